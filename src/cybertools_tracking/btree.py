@@ -1,0 +1,546 @@
+"""The tracking storage: tracks and runs in BTrees, with field indexes.
+
+The model is cybertools.tracking's (``cybertools/tracking/btree.py``); the
+layout below is what lets many writers share it without conflicts:
+
+* tracks live in a 64-bit integer BTree keyed by track number, so ids
+  (``'%07i'``) iterate in numeric order past 9,999,999;
+* numbers come from per-connection blocks (see ``tracknumbers``), the
+  track count is a ``Length``, and the storage object itself is never
+  written after it is created, so concurrent savers only touch BTree
+  buckets whose conflicts resolve;
+* a run's ``end`` resolves concurrent changes to the latest;
+* a sorted set of ``(taskId, runId, userName, timeStamp, number)`` keys
+  answers ``getLastUserTrack`` and ``getUserTracks`` in a few lookups.
+"""
+
+import math
+from collections.abc import Mapping
+
+from BTrees.Length import Length
+from BTrees.LLBTree import LLTreeSet, intersection, multiunion
+from BTrees.LOBTree import LOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent import Persistent
+from ZODB.POSException import ConflictError
+from zope.interface import implementer
+
+from cybertools_tracking import tracknumbers
+from cybertools_tracking.index import FieldIndex
+from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
+from cybertools_tracking.results import TrackList
+from cybertools_tracking.timestamps import (
+    getTimeStamp, timeStamp2ISO, toTimeStamp)
+
+TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
+RESULT_OPTIONS = ('limit', 'reverse')
+
+
+@implementer(ITrack)
+class Track(Persistent):
+    """See ITrack."""
+
+    metadata_attributes = ('taskId', 'runId', 'userName', 'timeStamp')
+    index_attributes = metadata_attributes
+    typeName = 'Track'
+
+    __name__ = __parent__ = None
+
+    def __init__(self, taskId, runId, userName, data):
+        self.taskId = taskId
+        self.runId = runId
+        self.userName = userName
+        self.timeStamp = getTimeStamp()
+        self.data = dict(data)
+
+    @property
+    def metadata(self):
+        return {attr: getattr(self, attr) for attr in self.metadata_attributes}
+
+    @property
+    def indexdata(self):
+        return self.indexValues(self.data)
+
+    def indexValues(self, data):
+        """The index values this track would have with ``data``."""
+        return {attr: (getattr(self, attr) if attr in self.metadata_attributes
+                       else data.get(attr))
+                for attr in self.index_attributes}
+
+    def update(self, newData, overwrite=False):
+        _checkData(newData)
+        self.timeStamp = getTimeStamp()
+        if overwrite:
+            self.data = dict(newData)
+        else:
+            data = dict(self.data)
+            data.update(newData)
+            self.data = data    # a new dict, so the change is stored
+
+    def __repr__(self):
+        md = self.metadata
+        md['timeStamp'] = timeStamp2ISO(md['timeStamp'])
+        return '<%s %s: %s>' % (
+            self.typeName, [md[a] for a in self.metadata_attributes],
+            self.data)
+
+
+@implementer(IRun)
+class Run(Persistent):
+    """See IRun.
+
+    Unlike the original's plain objects, runs are persistent, so a changed
+    ``end`` or ``finished`` is stored; concurrent changes merge.
+    """
+
+    def __init__(self, id, taskId=None):
+        self.id = id
+        self.taskId = taskId
+        self.start = self.end = getTimeStamp()
+        self.finished = False
+
+    def _p_resolveConflict(self, oldState, savedState, newState):
+        # Two transactions that both moved the end (saving tracks) or
+        # finished the run agree on everything else; merge to the latest.
+        merged = dict(newState)
+        for key in set(savedState) | set(newState):
+            if key not in ('end', 'finished') \
+                    and savedState.get(key) != newState.get(key):
+                raise ConflictError('concurrent change of run attribute '
+                                    f'{key!r}')
+        merged['end'] = max(savedState.get('end', 0), newState.get('end', 0))
+        merged['finished'] = bool(savedState.get('finished')
+                                  or newState.get('finished'))
+        return merged
+
+    def __repr__(self):
+        return '<Run %i, %s, %s, %s>' % (
+            self.id, timeStamp2ISO(self.start), timeStamp2ISO(self.end),
+            self.finished)
+
+
+def _checkName(what, value):
+    if not isinstance(value, str):
+        raise TypeError(f'{what} must be a non-empty str, not '
+                        f'{type(value).__name__}: {value!r}')
+    if not value:
+        raise ValueError(f'{what} must be a non-empty str, got {value!r}')
+
+
+def _checkRunId(runId):
+    if isinstance(runId, bool) or not isinstance(runId, int) or runId < 0:
+        raise TypeError(f'runId must be an int >= 0 (0: the current run), '
+                        f'not {runId!r}')
+
+
+def _checkData(data):
+    if not isinstance(data, Mapping):
+        raise TypeError(f'track data must be a mapping (e.g. a dict), not '
+                        f'{type(data).__name__}: {data!r}')
+
+
+def _numFromId(trackId):
+    if isinstance(trackId, str) and trackId.isdigit():
+        return int(trackId)
+    if isinstance(trackId, int) and not isinstance(trackId, bool):
+        return trackId
+    return None
+
+
+@implementer(ITrackingStorage)
+class TrackingStorage(Persistent):
+    """See ITrackingStorage."""
+
+    trackFactory = Track
+
+    def __init__(self, trackFactory=None):
+        if trackFactory is not None:
+            self.trackFactory = trackFactory
+        self._tracks = LOBTree()
+        self._count = Length()
+        self._numbers = tracknumbers.NumberAllocator()
+        self.runs = LOBTree()
+        self.currentRuns = OOBTree()
+        self.taskUsers = OOBTree()
+        self._lastTracks = OOTreeSet()
+        self.indexes = OOBTree()
+        for attr in self.trackFactory.index_attributes:
+            self.indexes[attr] = FieldIndex(attr)
+
+    # container protocol
+
+    def idFromNum(self, num):
+        return '%07i' % num
+
+    def __len__(self):
+        return self._count()
+
+    def __getitem__(self, trackId):
+        num = _numFromId(trackId)
+        if num is None:
+            raise KeyError(trackId)
+        return self._tracks[num]
+
+    def get(self, trackId, default=None):
+        num = _numFromId(trackId)
+        if num is None:
+            return default
+        return self._tracks.get(num, default)
+
+    def __contains__(self, trackId):
+        num = _numFromId(trackId)
+        return num is not None and num in self._tracks
+
+    def __iter__(self):
+        return (self.idFromNum(num) for num in self._tracks.keys())
+
+    def keys(self):
+        return list(self)
+
+    def values(self):
+        return iter(self._tracks.values())
+
+    def items(self):
+        return ((self.idFromNum(num), track)
+                for num, track in self._tracks.items())
+
+    @property
+    def indexAttributes(self):
+        return tuple(self.indexes.keys())
+
+    # runs
+
+    def startRun(self, taskId=None):
+        # Runs are rare next to tracks: a new id is the highest plus one,
+        # and two concurrent starts conflict and retry, which keeps ids
+        # unique without a counter on the storage.
+        runId = self.runs.maxKey() + 1 if self.runs else 1
+        self.runs[runId] = Run(runId, taskId)
+        if taskId is not None:
+            self.currentRuns[taskId] = runId
+        return runId
+
+    def stopRun(self, taskId=None, runId=0, finish=True):
+        if not runId:
+            runId = self.currentRuns.get(taskId)
+        run = self.runs.get(runId) if runId else None
+        if run is None:
+            return 0
+        now = getTimeStamp()
+        if now > run.end:
+            run.end = now
+        if finish:
+            if not run.finished:
+                run.finished = True
+            for task in {taskId, run.taskId}:
+                if task is not None and self.currentRuns.get(task) == runId:
+                    del self.currentRuns[task]
+        return runId
+
+    def getRun(self, taskId=None, runId=0):
+        if not runId:
+            runId = self.currentRuns.get(taskId)
+            if not runId:
+                return None
+        return self.runs.get(runId)
+
+    def getRuns(self, taskId=None):
+        return [run for run in self.runs.values()
+                if taskId is None or run.taskId == taskId]
+
+    # saving
+
+    def saveUserTrack(self, taskId, runId, userName, data, update=False,
+                      timeStamp=None, overwrite=False):
+        _checkName('taskId', taskId)
+        _checkName('userName', userName)
+        _checkRunId(runId)
+        _checkData(data)
+        if timeStamp is not None:
+            timeStamp = toTimeStamp(timeStamp)
+        if runId:
+            if runId not in self.runs:
+                raise ValueError(f'invalid run: {runId}; runs known: '
+                                 f'{self._runRange()}')
+        else:
+            runId = self.currentRuns.get(taskId, 0)
+        if update and runId:
+            track = self.getLastUserTrack(taskId, runId, userName)
+            if track is not None:
+                return self.updateTrack(track, data, overwrite,
+                                        timeStamp=timeStamp)
+        track = self.trackFactory(taskId, runId, userName, data)
+        if timeStamp is not None:
+            track.timeStamp = timeStamp
+        self._checkIndexable(track.indexdata)
+        # Everything that can fail has been checked; now change things.
+        if not runId:
+            track.runId = runId = self.startRun(taskId)
+        num = tracknumbers.nextNumber(self._numbers, self._cursor())
+        trackId = self.idFromNum(num)
+        track.__name__, track.__parent__ = trackId, self
+        self._tracks[num] = track
+        self._count.change(1)
+        self._indexTrack(num, track)
+        self._moveRunEnd(runId, track.timeStamp)
+        return trackId
+
+    def updateTrack(self, track, data, overwrite=False, timeStamp=None):
+        num = self._numOf(track)
+        _checkData(data)
+        if overwrite:
+            newData = dict(data)
+        else:
+            newData = dict(track.data)
+            newData.update(data)
+        self._checkIndexable(track.indexValues(newData))
+        self._lastTracks.remove(self._lastKey(num, track))
+        track.update(data, overwrite)
+        if timeStamp is not None:
+            track.timeStamp = toTimeStamp(timeStamp)
+        self._indexTrack(num, track)
+        self._moveRunEnd(track.runId, track.timeStamp)
+        return track.__name__
+
+    def setTrackData(self, track, data):
+        num = self._numOf(track)
+        _checkData(data)
+        self._checkIndexable(track.indexValues(data))
+        track.data = dict(data)
+        self._indexTrack(num, track)
+        return track.__name__
+
+    def removeTrack(self, track):
+        num = self._numOf(track)
+        for index in self.indexes.values():
+            index.unindex(num)
+        self._lastTracks.remove(self._lastKey(num, track))
+        del self._tracks[num]
+        self._count.change(-1)
+        self._dropTaskUser(track.taskId, track.userName)
+
+    def releaseNumbers(self):
+        """Give back this connection's unused reserved track numbers (call
+        before closing a long-lived connection); returns how many."""
+        return tracknumbers.release(self._numbers, self._cursor())
+
+    # indexing
+
+    def reindexTracks(self):
+        indexes = OOBTree()
+        for attr in self.indexes.keys():
+            indexes[attr] = FieldIndex(attr)
+        self.indexes = indexes
+        self._lastTracks = OOTreeSet()
+        self.taskUsers = OOBTree()
+        count = 0
+        for num, track in self._tracks.items():
+            self._indexTrack(num, track)
+            count += 1
+        if self._count() != count:
+            self._count.set(count)
+
+    def setupIndexes(self):
+        for attr in self.trackFactory.index_attributes:
+            if attr not in self.indexes:
+                self.indexes[attr] = FieldIndex(attr)
+        self.reindexTracks()
+
+    def _indexTrack(self, num, track):
+        indexes = self.indexes
+        for attr, value in track.indexdata.items():
+            index = indexes.get(attr)
+            if index is not None:
+                index.index(num, value)
+        self._lastTracks.insert(self._lastKey(num, track))
+        users = self.taskUsers.get(track.taskId)
+        if users is None:
+            users = self.taskUsers[track.taskId] = OOTreeSet()
+        if track.userName not in users:
+            users.insert(track.userName)
+
+    def _checkIndexable(self, indexdata):
+        indexes = self.indexes
+        for attr, value in indexdata.items():
+            index = indexes.get(attr)
+            if index is not None:
+                index.checkValue(value)
+
+    def _dropTaskUser(self, taskId, userName):
+        if self._anyTrack(taskId=taskId, userName=userName):
+            return
+        users = self.taskUsers.get(taskId)
+        if users is not None and userName in users:
+            users.remove(userName)
+            if not users:
+                del self.taskUsers[taskId]
+
+    def _anyTrack(self, **criteria):
+        return len(self._select(criteria)) > 0
+
+    def _moveRunEnd(self, runId, timeStamp):
+        run = self.runs.get(runId)
+        if run is not None and timeStamp > run.end:
+            run.end = timeStamp
+
+    @staticmethod
+    def _lastKey(num, track):
+        return (track.taskId, track.runId, track.userName, track.timeStamp,
+                num)
+
+    def _numOf(self, track):
+        num = _numFromId(getattr(track, '__name__', None))
+        if num is None or self._tracks.get(num) is not track:
+            raise KeyError(f'{track!r} is not a track of this storage')
+        return num
+
+    def _cursor(self):
+        # Volatile: each connection has its own copy of this object, so
+        # each holds its own block of numbers.
+        cursor = getattr(self, '_v_numbers', None)
+        if cursor is None:
+            cursor = self._v_numbers = tracknumbers.BlockCursor()
+        return cursor
+
+    def _runRange(self):
+        if not self.runs:
+            return 'none'
+        return f'{self.runs.minKey()}..{self.runs.maxKey()}'
+
+    # queries
+
+    def query(self, **criteria):
+        limit = criteria.pop('limit', None)
+        reverse = criteria.pop('reverse', False)
+        if limit is not None and (isinstance(limit, bool)
+                                  or not isinstance(limit, int) or limit < 0):
+            raise ValueError(f'limit must be an int >= 0 or None, '
+                             f'not {limit!r}')
+        nums = self._select(criteria)
+        return TrackList(self._tracks, nums, limit, bool(reverse))
+
+    def _select(self, criteria):
+        """The sorted track numbers (a BTree keys view) matching criteria."""
+        valid = self.indexAttributes + TIME_CRITERIA
+        unknown = [name for name in criteria if name not in valid]
+        if unknown:
+            raise ValueError(
+                f'unknown query criteria: {", ".join(sorted(unknown))}; '
+                f'valid are: {", ".join(valid + RESULT_OPTIONS)}')
+        sets = []
+        for name, value in criteria.items():
+            if name in TIME_CRITERIA or value is None:
+                continue
+            sets.append(self._lookup(self.indexes[name], value))
+        timeRange = self._timeRange(criteria)
+        if timeRange is not None:
+            if 'timeStamp' not in self.indexes:
+                raise ValueError('time criteria need a timeStamp index')
+            sets.append(self.indexes['timeStamp'].lookupRange(*timeRange))
+        if not sets:
+            return self._tracks.keys()
+        result = sets[0]
+        for other in sets[1:]:
+            if not result:
+                break
+            result = intersection(result, other)
+        if not isinstance(result, LLTreeSet):
+            result = LLTreeSet(result)
+        return result.keys()
+
+    @staticmethod
+    def _lookup(index, value):
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return multiunion([TrackingStorage._lookup(index, v)
+                               for v in value])
+        if isinstance(value, str) and value.endswith('*'):
+            return index.lookupPrefix(value[:-1])
+        return index.lookup(value)
+
+    @staticmethod
+    def _timeRange(criteria):
+        low = criteria.get('timeFrom')
+        high = criteria.get('timeTo')
+        both = criteria.get('timeFromTo')
+        if both is not None:
+            if not (isinstance(both, (list, tuple)) and len(both) == 2):
+                raise ValueError('timeFromTo must be a (start, end) pair, '
+                                 f'not {both!r}')
+            low, high = both
+        if low is None and high is None:
+            return None
+        if low is not None:
+            low = toTimeStamp(low, 'timeFrom')
+        if high is not None:
+            high = toTimeStamp(high, 'timeTo')
+        return low, high
+
+    def getUserTracks(self, taskId, runId, userName):
+        return [self._tracks[num]
+                for num in sorted(key[4] for key in
+                                  self._userKeys(taskId, runId, userName))]
+
+    def getLastUserTrack(self, taskId, runId, userName):
+        keys = self._userKeys(taskId, runId, userName)
+        if not keys:
+            return None
+        return self._tracks[keys[-1][4]]
+
+    def _userKeys(self, taskId, runId, userName):
+        _checkName('taskId', taskId)
+        _checkName('userName', userName)
+        _checkRunId(runId)
+        if not runId:
+            runId = self.currentRuns.get(taskId)
+            if not runId:
+                return ()
+        prefix = (taskId, runId, userName)
+        return self._lastTracks.keys(prefix, prefix + (math.inf,))
+
+    def getUserNames(self, taskId):
+        return list(self.taskUsers.get(taskId, ()))
+
+    def getTaskIds(self):
+        return list(self.taskUsers.keys())
+
+    # upkeep
+
+    def check(self):
+        problems = []
+        expected = {attr: {} for attr in self.indexes.keys()}
+        lastKeys = set()
+        taskUsers = {}
+        count = 0
+        for num, track in self._tracks.items():
+            count += 1
+            if track.__name__ != self.idFromNum(num):
+                problems.append(f'track {num} is named {track.__name__!r}')
+            if track.runId not in self.runs:
+                problems.append(f'track {num} names unknown run '
+                                f'{track.runId}')
+            for attr, value in track.indexdata.items():
+                if attr in expected and value is not None:
+                    expected[attr][num] = value
+            lastKeys.add(self._lastKey(num, track))
+            taskUsers.setdefault(track.taskId, set()).add(track.userName)
+        if self._count() != count:
+            problems.append(f'track count says {self._count()}, '
+                            f'storage holds {count}')
+        for attr, index in self.indexes.items():
+            problems.extend(index.check(expected[attr]))
+        stored = set(self._lastTracks.keys())
+        for key in sorted(lastKeys - stored, key=repr):
+            problems.append(f'last-track table misses {key!r}')
+        for key in sorted(stored - lastKeys, key=repr):
+            problems.append(f'last-track table holds stale {key!r}')
+        storedUsers = {task: set(users)
+                       for task, users in self.taskUsers.items()}
+        if storedUsers != taskUsers:
+            for task in sorted(set(storedUsers) | set(taskUsers)):
+                have = storedUsers.get(task, set())
+                want = taskUsers.get(task, set())
+                if have != want:
+                    problems.append(
+                        f'task-user table for {task!r} holds '
+                        f'{sorted(have)}, tracks say {sorted(want)}')
+        return problems

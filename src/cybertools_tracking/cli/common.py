@@ -1,0 +1,64 @@
+"""What every subcommand shares: opening the database, printing tables."""
+
+import contextlib
+import json
+import os
+
+from cybertools_tracking.db import DEFAULT_KEY, DatabaseError, Session, isURI
+
+
+class CommandError(Exception):
+    """Printed as one line; the command exits with status 2."""
+
+
+def addDbArgument(parser, default=None):
+    parser.add_argument(
+        '--db', default=default, metavar='PATH|URI', required=default is None,
+        help='a FileStorage file, memory://, or a zodburi URI such as '
+             'zeo://127.0.0.1:8100' + (f' (default: {default})'
+                                       if default else ''))
+    parser.add_argument('--key', default=DEFAULT_KEY,
+                        help='root key of the storage (default: %(default)s)')
+
+
+@contextlib.contextmanager
+def openSession(args, write=False):
+    """A Session on args.db; a missing file or bad URI is a CommandError
+    and no file is created (unless write is true)."""
+    spec = args.db
+    if not isURI(spec) and not write and not os.path.exists(spec):
+        raise CommandError(f'{spec}: no such database file')
+    try:
+        session = Session(spec, key=args.key, create=write)
+    except DatabaseError as exc:
+        raise CommandError(str(exc)) from None
+    except KeyError:
+        raise CommandError(f'{spec}: holds no tracking storage under root '
+                           f'key {args.key!r}') from None
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def printTable(rows, headers, out=None):
+    """Print rows (sequences of values) under headers, columns aligned."""
+    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row]
+                                           for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+             for row in cells]
+    lines.insert(1, '  '.join('-' * w for w in widths))
+    print('\n'.join(lines), file=out)
+
+
+def printJSON(value, out=None):
+    print(json.dumps(value, indent=2, sort_keys=True, default=str), file=out)
+
+
+def _cell(value):
+    if value is None:
+        return ''
+    if isinstance(value, float):
+        return f'{value:g}'
+    return str(value)

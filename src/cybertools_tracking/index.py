@@ -1,0 +1,167 @@
+"""A field index over track numbers, after zope.index's FieldIndex.
+
+A forward BTree maps each value to the set of track numbers having it, a
+reverse BTree maps each track number to its value, and a ``Length`` counts
+the indexed tracks (its conflicts resolve by adding). Track numbers are
+64-bit, so the index keeps working past 2**31 tracks.
+"""
+
+from BTrees.Length import Length
+from BTrees.LLBTree import LLTreeSet, multiunion
+from BTrees.LOBTree import LOBTree
+from BTrees.OOBTree import OOBTree
+from persistent import Persistent
+
+_missing = object()
+
+
+class FieldIndex(Persistent):
+    """Values of one attribute, indexed for equality, range and prefix."""
+
+    def __init__(self, name):
+        self.name = name
+        self._fwd = OOBTree()
+        self._rev = LOBTree()
+        self._num = Length()
+
+    def __len__(self):
+        return self._num()
+
+    def checkValue(self, value):
+        """Raise TypeError if value cannot be a key of this index.
+
+        BTree keys must be ordered against each other; a value of a type the
+        index's keys cannot be compared with would break the tree, so it is
+        refused before anything is written.
+        """
+        if value is None:
+            return
+        if getattr(type(value), '__lt__', None) is object.__lt__:
+            raise TypeError(
+                f'index {self.name!r}: a {type(value).__name__} value has no '
+                f'ordering and cannot be indexed; use str, int, float, '
+                f'or a tuple of those')
+        fwd = self._fwd
+        if not fwd:
+            return
+        for key in (fwd.minKey(), fwd.maxKey()):
+            try:
+                value < key
+                key < value
+            except TypeError:
+                raise TypeError(
+                    f'index {self.name!r}: value {value!r} '
+                    f'({type(value).__name__}) cannot be ordered against the '
+                    f'values already indexed ({type(key).__name__}); use '
+                    f'{type(key).__name__} values for {self.name!r}') from None
+
+    def index(self, num, value):
+        """Index track number num under value (None: leave it out)."""
+        old = self._rev.get(num, _missing)
+        if old is not _missing:
+            if value is not None and old == value \
+                    and type(old) is type(value):
+                return
+            self._remove(num, old)
+        if value is None:
+            return
+        ids = self._fwd.get(value)
+        if ids is None:
+            ids = self._fwd[value] = LLTreeSet()
+        ids.insert(num)
+        self._rev[num] = value
+        self._num.change(1)
+
+    def unindex(self, num):
+        """Take track number num out of the index (a no-op if absent)."""
+        old = self._rev.get(num, _missing)
+        if old is not _missing:
+            self._remove(num, old)
+
+    def _remove(self, num, old):
+        del self._rev[num]
+        self._num.change(-1)
+        ids = self._fwd.get(old)
+        if ids is not None:
+            ids.remove(num)
+            if not ids:
+                del self._fwd[old]
+
+    def valueOf(self, num, default=None):
+        return self._rev.get(num, default)
+
+    def values(self):
+        """The distinct indexed values, sorted."""
+        return self._fwd.keys()
+
+    def lookup(self, value):
+        """The set of track numbers indexed under value (maybe empty)."""
+        try:
+            ids = self._fwd.get(value)
+        except TypeError:
+            raise TypeError(self._typeMessage(value)) from None
+        return ids if ids is not None else LLTreeSet()
+
+    def lookupRange(self, low=None, high=None):
+        """Track numbers whose value v satisfies low <= v <= high; None
+        leaves that end open."""
+        try:
+            return multiunion(list(self._fwd.values(low, high)))
+        except TypeError:
+            raise TypeError(self._typeMessage(
+                low if low is not None else high)) from None
+
+    def lookupPrefix(self, prefix):
+        """Track numbers whose (str) value starts with prefix."""
+        sets = []
+        try:
+            for key, ids in self._fwd.items(min=prefix):
+                if not (isinstance(key, str) and key.startswith(prefix)):
+                    break
+                sets.append(ids)
+        except TypeError:
+            raise TypeError(self._typeMessage(prefix)) from None
+        return multiunion(sets)
+
+    def _typeMessage(self, value):
+        example = self._fwd.minKey() if self._fwd else None
+        return (f'query on {self.name!r}: {value!r} '
+                f'({type(value).__name__}) cannot be compared with the '
+                f'indexed values ({type(example).__name__})')
+
+    def items(self):
+        """(track number, value) pairs from the reverse mapping."""
+        return self._rev.items()
+
+    def check(self, expected):
+        """Differences between this index and expected ({num: value}).
+
+        Returns a list of str, empty when the index agrees.
+        """
+        problems = []
+        name = self.name
+        rev = dict(self._rev.items())
+        for num, value in expected.items():
+            if num not in rev:
+                problems.append(f'{name}: track {num} missing from index')
+            elif rev[num] != value:
+                problems.append(f'{name}: track {num} indexed as '
+                                f'{rev[num]!r}, is {value!r}')
+        for num in rev:
+            if num not in expected:
+                problems.append(f'{name}: index holds track {num} which '
+                                f'has no such value or does not exist')
+        fwdCount = 0
+        for value, ids in self._fwd.items():
+            for num in ids:
+                fwdCount += 1
+                if rev.get(num, _missing) != value:
+                    problems.append(f'{name}: forward entry {value!r} -> '
+                                    f'{num} disagrees with reverse entry')
+        if fwdCount != len(rev):
+            problems.append(f'{name}: forward index holds {fwdCount} '
+                            f'entries, reverse {len(rev)}')
+        if self._num() != len(rev):
+            problems.append(f'{name}: count says {self._num()}, '
+                            f'index holds {len(rev)}')
+        return problems

@@ -1,0 +1,205 @@
+"""The contracts of the storage layer.
+
+Every public method of `Track`, `Run` and `TrackingStorage` is described here,
+once; the classes only say which interface they implement.
+"""
+
+from zope.interface import Attribute, Interface
+
+
+class ITrack(Interface):
+    """Data saved by a user for a task within a run.
+
+    A track is persistent; its metadata (``taskId``, ``runId``,
+    ``userName``, ``timeStamp``) is indexed by the storage that holds it.
+    """
+
+    taskId = Attribute("str: the task this track belongs to (non-empty).")
+    runId = Attribute("int: the id of the run this track was saved in.")
+    userName = Attribute("str: the user that saved the track (non-empty).")
+    timeStamp = Attribute(
+        "int: when the track was saved or last updated, whole seconds "
+        "since the epoch.")
+    data = Attribute("dict: the track's data, a plain mapping.")
+    typeName = Attribute(
+        "str: the name shown in the track's repr ('Track' by default).")
+    metadata_attributes = Attribute(
+        "tuple of str: the names of the metadata attributes, in the order "
+        "the repr shows them.")
+    index_attributes = Attribute(
+        "tuple of str: the names the storage keeps an index for. Names that "
+        "are not metadata attributes are looked up in ``data``.")
+    metadata = Attribute(
+        "dict: a fresh mapping of each metadata attribute to its value.")
+    indexdata = Attribute(
+        "dict: a fresh mapping of each index attribute to its value; for "
+        "names that are not metadata the value comes from ``data`` and is "
+        "None when ``data`` has no such key (the track is then left out of "
+        "that index).")
+    __name__ = Attribute("str: the track's id in its storage, e.g. '0000001'.")
+    __parent__ = Attribute("The storage holding the track, or None.")
+
+    def update(newData, overwrite=False):
+        """Change the track's data and set its timeStamp to now.
+
+        newData: a mapping. With overwrite false it is merged into the
+        existing data (its keys win); with overwrite true it replaces it.
+        Raises TypeError if newData is not a mapping. Does not reindex:
+        call the storage's ``updateTrack`` for that.
+        """
+
+
+class IRun(Interface):
+    """A session of a task: tracks saved while it is current carry its id."""
+
+    id = Attribute("int: the run's id, unique within its storage.")
+    taskId = Attribute("str or None: the task the run was started for.")
+    start = Attribute("int: when the run was started (epoch seconds).")
+    end = Attribute(
+        "int: the time of the newest track saved in the run, or when it was "
+        "last stopped, whichever is later (epoch seconds).")
+    finished = Attribute("bool: True once the run was stopped with finish.")
+
+
+class ITrackingStorage(Interface):
+    """A persistent container of tracks with runs and BTree indexes.
+
+    Tracks are kept under ids that are ``'%07i'`` of a track number; the
+    container protocol (``len``, ``[]``, ``in``, ``get``, iteration) works
+    on those ids, iterating in numeric order.
+    """
+
+    trackFactory = Attribute(
+        "The class used to create tracks; it declares index_attributes.")
+    indexAttributes = Attribute(
+        "tuple of str: the attributes the storage keeps an index for.")
+
+    def __len__():
+        """Return the number of tracks, without loading them."""
+
+    def __getitem__(trackId):
+        """Return the track with that id; KeyError if there is none."""
+
+    def __contains__(trackId):
+        """Return True if a track with that id exists."""
+
+    def get(trackId, default=None):
+        """Return the track with that id, or default."""
+
+    def __iter__():
+        """Iterate over the track ids in order of their numbers."""
+
+    def keys():
+        """Return a list of the track ids in order of their numbers."""
+
+    def values():
+        """Iterate over the tracks in order of their numbers."""
+
+    def items():
+        """Iterate over (id, track) pairs in order of their numbers."""
+
+    def idFromNum(num):
+        """Return the track id (a str) for a track number (an int)."""
+
+    def startRun(taskId=None):
+        """Start a new run for the task, make it the task's current run and
+        return its id (an int, unique in the storage)."""
+
+    def stopRun(taskId=None, runId=0, finish=True):
+        """Stop a run and return its id, or 0 if there was nothing to stop.
+
+        runId 0 stops the task's current run. Stopping sets the run's end to
+        now (never earlier than it was). With finish true the run is marked
+        finished and is no longer any task's current run; with finish false
+        it only records the end. A finished run stays retrievable with
+        ``getRun(runId=...)``.
+        """
+
+    def getRun(taskId=None, runId=0):
+        """Return the run with id runId, or, when runId is 0, the task's
+        current run; None if there is no such run."""
+
+    def getRuns(taskId=None):
+        """Return the runs in id order: those started for taskId, or all
+        of them when taskId is None."""
+
+    def saveUserTrack(taskId, runId, userName, data, update=False,
+                      timeStamp=None, overwrite=False):
+        """Save a track and return its id.
+
+        taskId, userName: non-empty str (TypeError/ValueError otherwise).
+        runId: an int; 0 means the task's current run, a new run being
+        started if the task has none; a run id the storage does not know is
+        a ValueError. data: a mapping (TypeError otherwise), copied into
+        a plain dict. update: when true and a track exists for the same
+        taskId, run and userName, the last of them is updated instead
+        (data merged, or replaced with overwrite true) and reindexed, and
+        its id is returned. timeStamp: epoch seconds (int, float or an aware
+        or naive-local datetime); now when None. The run's end moves forward
+        to the track's time. Bad input raises before anything is changed,
+        including an index value whose type cannot be ordered against the
+        values already in that index (TypeError).
+        """
+
+    def updateTrack(track, data, overwrite=False, timeStamp=None):
+        """Update a track's data (merge, or replace with overwrite true), set
+        its timeStamp to timeStamp or now, reindex it and return its id.
+        KeyError if the track is not in this storage; bad data raises
+        before anything changes."""
+
+    def setTrackData(track, data):
+        """Replace a track's data without changing its timeStamp, reindex
+        it and return its id."""
+
+    def removeTrack(track):
+        """Remove a track from the container and from every index.
+        KeyError if the track is not in this storage."""
+
+    def reindexTracks():
+        """Rebuild every index from the tracks."""
+
+    def setupIndexes():
+        """Add an index for every index attribute of the trackFactory that
+        has none yet, then reindex all tracks."""
+
+    def query(**criteria):
+        """Return the tracks matching every criterion, in track-number order.
+
+        Criteria, any number of them, all of which must match:
+
+        * an index attribute name (``taskId``, ``runId``, ``userName``,
+          ``timeStamp`` and any a custom trackFactory declares) with a
+          value; a list or tuple of values, meaning any of them; or a str
+          ending in ``*``, meaning every value with that prefix. None
+          means no restriction.
+        * ``timeFrom``, ``timeTo``: epoch seconds or datetimes, inclusive;
+          ``timeFromTo=(start, end)`` is both at once.
+        * ``limit``: at most that many tracks; ``reverse``: newest (highest
+          number) first.
+
+        An unknown criterion is a ValueError naming the valid ones. The
+        result is a lazy sequence: tracks are loaded as they are read, so
+        ``query(..., limit=10, reverse=True)`` costs ten tracks however many
+        match. It compares equal to the list of the same tracks.
+        """
+
+    def getUserTracks(taskId, runId, userName):
+        """Return the list of tracks for the keys, in track-number order.
+        runId 0 means the task's current run ([] if it has none)."""
+
+    def getLastUserTrack(taskId, runId, userName):
+        """Return the track with the newest timeStamp for the keys (ties go
+        to the track saved last), or None. runId 0 means the task's current
+        run. Costs a few index lookups however many tracks the user has."""
+
+    def getUserNames(taskId):
+        """Return the sorted list of user names that saved tracks for the
+        task."""
+
+    def getTaskIds():
+        """Return the sorted list of task ids that have tracks."""
+
+    def check():
+        """Cross-check every index, the task-user table and the last-track
+        table against the tracks; return a list of str, one per difference
+        (empty when all agree)."""
