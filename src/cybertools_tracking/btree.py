@@ -34,6 +34,7 @@ from cybertools_tracking.timestamps import (
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
 RESULT_OPTIONS = ('limit', 'reverse')
+_missing = object()
 
 
 @implementer(ITrack)
@@ -46,12 +47,12 @@ class Track(Persistent):
 
     __name__ = __parent__ = None
 
-    def __init__(self, taskId, runId, userName, data):
+    def __init__(self, taskId, runId, userName, data=None):
         self.taskId = taskId
         self.runId = runId
         self.userName = userName
         self.timeStamp = getTimeStamp()
-        self.data = dict(data)
+        self.data = dict(data) if data is not None else {}
 
     @property
     def metadata(self):
@@ -100,17 +101,24 @@ class Run(Persistent):
         self.finished = False
 
     def _p_resolveConflict(self, oldState, savedState, newState):
-        # Two transactions that both moved the end (saving tracks) or
-        # finished the run agree on everything else; merge to the latest.
-        merged = dict(newState)
-        for key in set(savedState) | set(newState):
-            if key not in ('end', 'finished') \
-                    and savedState.get(key) != newState.get(key):
+        # Concurrent savers all move ``end`` forward: keep the latest. Any
+        # other attribute merges when only one side changed it.
+        merged = {}
+        for key in set(oldState) | set(savedState) | set(newState):
+            old = oldState.get(key, _missing)
+            saved = savedState.get(key, _missing)
+            new = newState.get(key, _missing)
+            if saved == new or saved == old:
+                value = new
+            elif new == old:
+                value = saved
+            elif key == 'end':
+                value = max(saved, new)
+            else:
                 raise ConflictError('concurrent change of run attribute '
                                     f'{key!r}')
-        merged['end'] = max(savedState.get('end', 0), newState.get('end', 0))
-        merged['finished'] = bool(savedState.get('finished')
-                                  or newState.get('finished'))
+            if value is not _missing:
+                merged[key] = value
         return merged
 
     def __repr__(self):
@@ -128,9 +136,13 @@ def _checkName(what, value):
 
 
 def _checkRunId(runId):
+    """The run id as an int (None read as 0, the current run)."""
+    if runId is None:
+        return 0
     if isinstance(runId, bool) or not isinstance(runId, int) or runId < 0:
         raise TypeError(f'runId must be an int >= 0 (0: the current run), '
                         f'not {runId!r}')
+    return runId
 
 
 def _checkData(data):
@@ -140,9 +152,15 @@ def _checkData(data):
 
 
 def _numFromId(trackId):
-    if isinstance(trackId, str) and trackId.isdigit():
-        return int(trackId)
-    if isinstance(trackId, int) and not isinstance(trackId, bool):
+    # Only the canonical id names a track ('0000001', not '1' or '01'),
+    # as in a container keyed by those strings; a plain int is the number.
+    if isinstance(trackId, str):
+        if not (trackId.isascii() and trackId.isdigit()) \
+                or trackId != '%07i' % int(trackId):
+            return None
+        trackId = int(trackId)
+    if isinstance(trackId, int) and not isinstance(trackId, bool) \
+            and 0 < trackId < 2 ** 63:
         return trackId
     return None
 
@@ -204,6 +222,15 @@ class TrackingStorage(Persistent):
         return ((self.idFromNum(num), track)
                 for num, track in self._tracks.items())
 
+    def itemsAfter(self, trackId):
+        num = 0 if trackId == 0 and not isinstance(trackId, bool) \
+            else _numFromId(trackId)
+        if num is None:
+            raise TypeError(f'itemsAfter takes a track id or number (0 for '
+                            f'all tracks), not {trackId!r}')
+        return ((self.idFromNum(n), track)
+                for n, track in self._tracks.items(num + 1))
+
     @property
     def indexAttributes(self):
         return tuple(self.indexes.keys())
@@ -221,24 +248,29 @@ class TrackingStorage(Persistent):
         return runId
 
     def stopRun(self, taskId=None, runId=0, finish=True):
-        if not runId:
-            runId = self.currentRuns.get(taskId)
+        runId = _checkRunId(runId)
+        if not runId and taskId is not None:
+            runId = self.currentRuns.get(taskId, 0)
         run = self.runs.get(runId) if runId else None
         if run is None:
             return 0
         now = getTimeStamp()
         if now > run.end:
             run.end = now
-        if finish:
-            if not run.finished:
-                run.finished = True
-            for task in {taskId, run.taskId}:
-                if task is not None and self.currentRuns.get(task) == runId:
-                    del self.currentRuns[task]
+        # As the original: a stopped run is nobody's current run any more,
+        # and ``finished`` records whether it was finished or just stopped.
+        if run.finished != bool(finish):
+            run.finished = bool(finish)
+        for task in {taskId, run.taskId}:
+            if task is not None and self.currentRuns.get(task) == runId:
+                del self.currentRuns[task]
         return runId
 
     def getRun(self, taskId=None, runId=0):
+        runId = _checkRunId(runId)
         if not runId:
+            if taskId is None:
+                return None
             runId = self.currentRuns.get(taskId)
             if not runId:
                 return None
@@ -254,7 +286,7 @@ class TrackingStorage(Persistent):
                       timeStamp=None, overwrite=False):
         _checkName('taskId', taskId)
         _checkName('userName', userName)
-        _checkRunId(runId)
+        runId = _checkRunId(runId)
         _checkData(data)
         if timeStamp is not None:
             timeStamp = toTimeStamp(timeStamp)
@@ -272,7 +304,7 @@ class TrackingStorage(Persistent):
         track = self.trackFactory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
-        self._checkIndexable(track.indexdata)
+        self._checkIndexable(self._indexValues(track))
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self.startRun(taskId)
@@ -288,16 +320,19 @@ class TrackingStorage(Persistent):
     def updateTrack(self, track, data, overwrite=False, timeStamp=None):
         num = self._numOf(track)
         _checkData(data)
+        if timeStamp is not None:
+            timeStamp = toTimeStamp(timeStamp)
         if overwrite:
             newData = dict(data)
         else:
             newData = dict(track.data)
             newData.update(data)
-        self._checkIndexable(track.indexValues(newData))
+        self._checkIndexable(self._indexValues(track, newData))
+        # Everything that can fail has been checked; now change things.
         self._lastTracks.remove(self._lastKey(num, track))
         track.update(data, overwrite)
         if timeStamp is not None:
-            track.timeStamp = toTimeStamp(timeStamp)
+            track.timeStamp = timeStamp
         self._indexTrack(num, track)
         self._moveRunEnd(track.runId, track.timeStamp)
         return track.__name__
@@ -305,7 +340,7 @@ class TrackingStorage(Persistent):
     def setTrackData(self, track, data):
         num = self._numOf(track)
         _checkData(data)
-        self._checkIndexable(track.indexValues(data))
+        self._checkIndexable(self._indexValues(track, data))
         track.data = dict(data)
         self._indexTrack(num, track)
         return track.__name__
@@ -348,7 +383,7 @@ class TrackingStorage(Persistent):
 
     def _indexTrack(self, num, track):
         indexes = self.indexes
-        for attr, value in track.indexdata.items():
+        for attr, value in self._indexValues(track).items():
             index = indexes.get(attr)
             if index is not None:
                 index.index(num, value)
@@ -359,6 +394,23 @@ class TrackingStorage(Persistent):
         if track.userName not in users:
             users.insert(track.userName)
 
+    def _indexValues(self, track, data=None):
+        """{attr: value} the track has (or would have with data) for the
+        storage's indexes: its own indexdata, and for an index its class
+        does not declare (the trackFactory changed after it was saved) the
+        metadata attribute or, as for any other index attribute, the value
+        in its data."""
+        if data is None:
+            values, data = dict(track.indexdata), track.data
+        else:
+            values = dict(track.indexValues(data))
+        for attr in self.indexes.keys():
+            if attr not in values:
+                values[attr] = (getattr(track, attr, None)
+                                if attr in track.metadata_attributes
+                                else data.get(attr))
+        return values
+
     def _checkIndexable(self, indexdata):
         indexes = self.indexes
         for attr, value in indexdata.items():
@@ -367,7 +419,12 @@ class TrackingStorage(Persistent):
                 index.checkValue(value)
 
     def _dropTaskUser(self, taskId, userName):
-        if self._anyTrack(taskId=taskId, userName=userName):
+        if 'taskId' in self.indexes and 'userName' in self.indexes:
+            if self._anyTrack(taskId=taskId, userName=userName):
+                return
+        elif any(key[2] == userName for key in self._lastTracks.keys(
+                (taskId,), (taskId, math.inf))):
+            # A track factory without those indexes: scan the task's keys.
             return
         users = self.taskUsers.get(taskId)
         if users is not None and userName in users:
@@ -459,20 +516,27 @@ class TrackingStorage(Persistent):
 
     @staticmethod
     def _timeRange(criteria):
-        low = criteria.get('timeFrom')
-        high = criteria.get('timeTo')
+        """(low, high) in whole seconds, both inclusive, None for an open
+        end; None when no time criterion is given. Given together, the
+        criteria all apply: the latest start and the earliest end win."""
+        lows = [('timeFrom', criteria.get('timeFrom'))]
+        highs = [('timeTo', criteria.get('timeTo'))]
         both = criteria.get('timeFromTo')
         if both is not None:
             if not (isinstance(both, (list, tuple)) and len(both) == 2):
                 raise ValueError('timeFromTo must be a (start, end) pair, '
                                  f'not {both!r}')
-            low, high = both
+            lows.append(('timeFromTo', both[0]))
+            highs.append(('timeFromTo', both[1]))
+        # A start at 10.5 s admits tracks from second 11 on.
+        low = max((toTimeStamp(value, name, roundUp=True)
+                   for name, value in lows if value is not None),
+                  default=None)
+        high = min((toTimeStamp(value, name)
+                    for name, value in highs if value is not None),
+                   default=None)
         if low is None and high is None:
             return None
-        if low is not None:
-            low = toTimeStamp(low, 'timeFrom')
-        if high is not None:
-            high = toTimeStamp(high, 'timeTo')
         return low, high
 
     def getUserTracks(self, taskId, runId, userName):
@@ -489,7 +553,7 @@ class TrackingStorage(Persistent):
     def _userKeys(self, taskId, runId, userName):
         _checkName('taskId', taskId)
         _checkName('userName', userName)
-        _checkRunId(runId)
+        runId = _checkRunId(runId)
         if not runId:
             runId = self.currentRuns.get(taskId)
             if not runId:
@@ -510,15 +574,21 @@ class TrackingStorage(Persistent):
         expected = {attr: {} for attr in self.indexes.keys()}
         lastKeys = set()
         taskUsers = {}
+        runEnds = {}
         count = 0
         for num, track in self._tracks.items():
             count += 1
             if track.__name__ != self.idFromNum(num):
                 problems.append(f'track {num} is named {track.__name__!r}')
+            if track.__parent__ is not self:
+                problems.append(f'track {num} has another parent')
             if track.runId not in self.runs:
                 problems.append(f'track {num} names unknown run '
                                 f'{track.runId}')
-            for attr, value in track.indexdata.items():
+            else:
+                runEnds[track.runId] = max(track.timeStamp,
+                                           runEnds.get(track.runId, -math.inf))
+            for attr, value in self._indexValues(track).items():
                 if attr in expected and value is not None:
                     expected[attr][num] = value
             lastKeys.add(self._lastKey(num, track))
@@ -526,6 +596,17 @@ class TrackingStorage(Persistent):
         if self._count() != count:
             problems.append(f'track count says {self._count()}, '
                             f'storage holds {count}')
+        for runId, newest in sorted(runEnds.items()):
+            end = self.runs[runId].end
+            if end < newest:
+                problems.append(f'run {runId} ends {end}, before its newest '
+                                f'track ({newest})')
+        for taskId, runId in self.currentRuns.items():
+            run = self.runs.get(runId)
+            if run is None or run.finished:
+                problems.append(f'current run of {taskId!r} is '
+                                f'{"finished" if run else "unknown"} run '
+                                f'{runId}')
         for attr, index in self.indexes.items():
             problems.extend(index.check(expected[attr]))
         stored = set(self._lastTracks.keys())

@@ -12,6 +12,7 @@ import time
 import transaction
 import ZODB
 import ZODB.FileStorage
+import zc.lockfile
 from ZODB.POSException import ConflictError
 
 from cybertools_tracking.btree import TrackingStorage
@@ -34,8 +35,11 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     spec: a file path (a FileStorage; missing directories are created
     unless read_only or not create), ``memory://`` (in memory), or another
     URI that zodburi resolves (``zeo://host:port``, ``file:///path``...),
-    which needs the ``zeo`` extra. With create false a missing file is a
-    DatabaseError instead of a new file. dbOptions go to ``ZODB.DB``.
+    which needs the ``zeo`` extra. With create false (or read_only) a
+    missing file, also one named by a ``file://`` URI, is a DatabaseError
+    instead of a new file. read_only opens files and ZEO servers read-only.
+    dbOptions go to ``ZODB.DB``. Every failure is a DatabaseError whose
+    message names the database and says what to do.
     """
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
@@ -45,39 +49,60 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     if spec in ('memory://', 'memory:'):
         return ZODB.DB(None, **dbOptions)
     if isURI(spec):
-        return _openURI(spec, read_only, dbOptions)
+        return _openURI(spec, read_only, create, dbOptions)
     path = os.path.abspath(spec)
     if os.path.isdir(path):
+        example = os.path.join(spec, 'tracking.fs')
         raise DatabaseError(f'{spec}: is a directory; give the path of a '
-                            f'FileStorage file, e.g. {os.path.join(spec, "tracking.fs")}')
+                            f'FileStorage file, e.g. {example}')
     if not os.path.exists(path):
         if read_only or not create:
             raise DatabaseError(f'{spec}: no such database file')
         os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         storage = ZODB.FileStorage.FileStorage(path, read_only=read_only)
+    except zc.lockfile.LockError:
+        raise DatabaseError(
+            f'{spec}: in use by another process (locked); open it read-only, '
+            f'stop that process, or serve the file with ZEO') from None
     except Exception as exc:
         raise DatabaseError(f'{spec}: cannot open as a FileStorage '
                             f'({type(exc).__name__}: {exc})') from exc
-    return ZODB.DB(storage, **dbOptions)
+    return _openDB(spec, storage, dbOptions)
 
 
-def _openURI(uri, read_only, dbOptions):
-    # zodburi takes read-only from the URI's own parameters.
+def _openDB(spec, storage, dbOptions):
+    try:
+        return ZODB.DB(storage, **dbOptions)
+    except Exception as exc:
+        # e.g. an empty file opened read-only: there is no root to read.
+        storage.close()
+        raise DatabaseError(f'{spec}: cannot open the database '
+                            f'({type(exc).__name__}: {exc})') from exc
+
+
+def _openURI(uri, read_only, create, dbOptions):
     try:
         import zodburi
     except ImportError:
         raise DatabaseError(
             f'{uri}: opening URIs needs zodburi; install the zeo extra: '
             f"pip install 'cybertools_tracking[zeo]'") from None
+    scheme = uri.split('://', 1)[0]
+    resolved = uri
+    if read_only and scheme in ('file', 'zeo') and 'read_only=' not in uri:
+        # zodburi takes read-only from the URI's own parameters.
+        resolved += ('&' if '?' in uri else '?') + 'read_only=1'
     try:
-        factory, dbkw = zodburi.resolve_uri(uri)
-    except KeyError:
-        raise DatabaseError(f'{uri}: unknown URI scheme; use a file path, '
-                            f'memory://, file://, zeo:// or another '
-                            f'zodburi scheme') from None
+        factory, dbkw = zodburi.resolve_uri(resolved)
+    except getattr(zodburi, 'NoResolverForScheme', LookupError):
+        raise DatabaseError(f'{uri}: unknown URI scheme {scheme!r}; use a '
+                            f'file path, memory://, file://, zeo:// or '
+                            f'another zodburi scheme') from None
     except Exception as exc:
         raise DatabaseError(f'{uri}: bad URI ({exc})') from exc
+    if scheme == 'file':
+        _prepareFile(uri, read_only, create)
     try:
         storage = factory()
     except Exception as exc:
@@ -85,7 +110,18 @@ def _openURI(uri, read_only, dbOptions):
                             f'{exc})') from exc
     options = dict(dbkw)
     options.update(dbOptions)
-    return ZODB.DB(storage, **options)
+    return _openDB(uri, storage, options)
+
+
+def _prepareFile(uri, read_only, create):
+    """Refuse a missing file:// file unless creating; make its folder."""
+    # Parsed as zodburi does (no urlsplit: Windows paths).
+    path = os.path.normpath(uri.split('file://', 1)[1].split('?', 1)[0])
+    if os.path.exists(path):
+        return
+    if read_only or not create:
+        raise DatabaseError(f'{uri}: no such database file ({path})')
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
 
 
 def getStorage(conn, key=DEFAULT_KEY, trackFactory=None, create=True):
@@ -106,13 +142,16 @@ def getStorage(conn, key=DEFAULT_KEY, trackFactory=None, create=True):
         with attempt:
             storage = root.get(key)
             if storage is None:
-                storage = root[key] = TrackingStorage(trackFactory=trackFactory)
+                storage = TrackingStorage(trackFactory=trackFactory)
+                root[key] = storage
     return storage
 
 
-def retry(tm, work, attempts=DEFAULT_ATTEMPTS, *args, **kw):
-    """Run work(*args, **kw) as a unit of work in transaction manager tm,
-    retrying on ConflictError up to attempts times; return its result."""
+def retry(tm, work, *args, attempts=DEFAULT_ATTEMPTS, **kw):
+    """Run work(*args, **kw) as a unit of work in transaction manager tm
+    and commit it, retrying on ConflictError (and other transient errors)
+    up to attempts times in all; return its result. Any other error
+    aborts the transaction and propagates."""
     for attempt in tm.attempts(attempts):
         with attempt:
             result = work(*args, **kw)
@@ -145,8 +184,8 @@ class Session:
 
     def run(self, work, *args, attempts=DEFAULT_ATTEMPTS, **kw):
         """Run work(storage, *args, **kw) in a transaction, with retries."""
-        return retry(self.tm, lambda: work(self.storage, *args, **kw),
-                     attempts)
+        return retry(self.tm, work, self.storage, *args, attempts=attempts,
+                     **kw)
 
     def close(self):
         storage = getattr(self, 'storage', None)

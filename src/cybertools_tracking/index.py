@@ -6,6 +6,9 @@ the indexed tracks (its conflicts resolve by adding). Track numbers are
 64-bit, so the index keeps working past 2**31 tracks.
 """
 
+import datetime
+import decimal
+
 from BTrees.Length import Length
 from BTrees.LLBTree import LLTreeSet, multiunion
 from BTrees.LOBTree import LOBTree
@@ -13,6 +16,26 @@ from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 
 _missing = object()
+
+
+KEY_TYPES = (str, bytes, int, float, decimal.Decimal, datetime.date,
+             datetime.time, datetime.timedelta)
+
+
+def _checkKeyType(name, value, whole):
+    if isinstance(value, tuple):
+        for item in value:
+            _checkKeyType(name, item, whole)
+        return
+    if not isinstance(value, KEY_TYPES):
+        raise TypeError(
+            f'index {name!r}: {whole!r} cannot be indexed: a '
+            f'{type(value).__name__} has no reliable ordering; use str, '
+            f'bytes, int, float, Decimal, a date/time, or a tuple of those '
+            f'(None leaves the track out of the index)')
+    if value != value:
+        raise ValueError(f'index {name!r}: {whole!r} cannot be indexed: NaN '
+                         f'is not ordered against anything')
 
 
 class FieldIndex(Persistent):
@@ -28,32 +51,33 @@ class FieldIndex(Persistent):
         return self._num()
 
     def checkValue(self, value):
-        """Raise TypeError if value cannot be a key of this index.
+        """Raise TypeError (ValueError for NaN) if value cannot be a key of
+        this index; None is always accepted (it leaves a track out).
 
-        BTree keys must be ordered against each other; a value of a type the
-        index's keys cannot be compared with would break the tree, so it is
-        refused before anything is written.
+        BTree keys must be ordered against each other; a value the index's
+        keys cannot be compared with would break the tree, so it is refused
+        before anything is written. Mutable or partially ordered values
+        (list, dict, set) are refused too: they would sort wrongly later.
         """
         if value is None:
             return
-        if getattr(type(value), '__lt__', None) is object.__lt__:
-            raise TypeError(
-                f'index {self.name!r}: a {type(value).__name__} value has no '
-                f'ordering and cannot be indexed; use str, int, float, '
-                f'or a tuple of those')
+        _checkKeyType(self.name, value, value)
         fwd = self._fwd
         if not fwd:
             return
-        for key in (fwd.minKey(), fwd.maxKey()):
-            try:
+        try:
+            for key in (fwd.minKey(), fwd.maxKey()):
                 value < key
                 key < value
-            except TypeError:
-                raise TypeError(
-                    f'index {self.name!r}: value {value!r} '
-                    f'({type(value).__name__}) cannot be ordered against the '
-                    f'values already indexed ({type(key).__name__}); use '
-                    f'{type(key).__name__} values for {self.name!r}') from None
+            # The comparisons an insert makes along its path through the tree.
+            value in fwd
+        except TypeError:
+            key = fwd.minKey()
+            raise TypeError(
+                f'index {self.name!r}: value {value!r} '
+                f'({type(value).__name__}) cannot be ordered against the '
+                f'values already indexed ({type(key).__name__}); use '
+                f'{type(key).__name__} values for {self.name!r}') from None
 
     def index(self, num, value):
         """Index track number num under value (None: leave it out)."""

@@ -39,6 +39,11 @@ class ITrack(Interface):
     __name__ = Attribute("str: the track's id in its storage, e.g. '0000001'.")
     __parent__ = Attribute("The storage holding the track, or None.")
 
+    def indexValues(data):
+        """Return the mapping indexdata would be if the track's data were
+        data (a mapping): how the storage checks new data before it
+        changes anything."""
+
     def update(newData, overwrite=False):
         """Change the track's data and set its timeStamp to now.
 
@@ -78,10 +83,14 @@ class ITrackingStorage(Interface):
         """Return the number of tracks, without loading them."""
 
     def __getitem__(trackId):
-        """Return the track with that id; KeyError if there is none."""
+        """Return the track with that id; KeyError if there is none.
+
+        trackId: the track's id as ``idFromNum`` makes it ('0000001';
+        '1' names no track, as in a container keyed by those strings), or
+        the track number as an int."""
 
     def __contains__(trackId):
-        """Return True if a track with that id exists."""
+        """Return True if a track with that id (or number) exists."""
 
     def get(trackId, default=None):
         """Return the track with that id, or default."""
@@ -98,6 +107,13 @@ class ITrackingStorage(Interface):
     def items():
         """Iterate over (id, track) pairs in order of their numbers."""
 
+    def itemsAfter(trackId):
+        """Iterate over the (id, track) pairs numbered above trackId (an id
+        or a track number; 0 for all), in order of their numbers, without
+        visiting the tracks before it: what an uploader keeping the highest
+        number it has sent (a watermark) reads next. A trackId that is
+        neither an id nor an int is a TypeError."""
+
     def idFromNum(num):
         """Return the track id (a str) for a track number (an int)."""
 
@@ -108,16 +124,18 @@ class ITrackingStorage(Interface):
     def stopRun(taskId=None, runId=0, finish=True):
         """Stop a run and return its id, or 0 if there was nothing to stop.
 
-        runId 0 stops the task's current run. Stopping sets the run's end to
-        now (never earlier than it was). With finish true the run is marked
-        finished and is no longer any task's current run; with finish false
-        it only records the end. A finished run stays retrievable with
-        ``getRun(runId=...)``.
+        runId 0 (or None) stops the task's current run. As in the
+        original, a stopped run is no longer the current run of its task
+        (the next track saved with runId 0 starts a new run), its end is
+        set to now (never earlier than it was) and its ``finished`` flag
+        is set to finish. A stopped run stays retrievable with
+        ``getRun(runId=...)`` and can still take tracks saved with its id.
+        runId must be an int >= 0 (TypeError otherwise).
         """
 
     def getRun(taskId=None, runId=0):
-        """Return the run with id runId, or, when runId is 0, the task's
-        current run; None if there is no such run."""
+        """Return the run with id runId, or, when runId is 0 (or None),
+        the task's current run; None if there is no such run."""
 
     def getRuns(taskId=None):
         """Return the runs in id order: those started for taskId, or all
@@ -128,28 +146,39 @@ class ITrackingStorage(Interface):
         """Save a track and return its id.
 
         taskId, userName: non-empty str (TypeError/ValueError otherwise).
-        runId: an int; 0 means the task's current run, a new run being
-        started if the task has none; a run id the storage does not know is
-        a ValueError. data: a mapping (TypeError otherwise), copied into
-        a plain dict. update: when true and a track exists for the same
-        taskId, run and userName, the last of them is updated instead
-        (data merged, or replaced with overwrite true) and reindexed, and
-        its id is returned. timeStamp: epoch seconds (int, float or an aware
-        or naive-local datetime); now when None. The run's end moves forward
+        runId: an int >= 0 (TypeError otherwise); 0 means the task's
+        current run, a new run being started if the task has none; a run
+        id the storage does not know is a ValueError. data: a mapping
+        (TypeError otherwise), copied into a plain dict. update: when true
+        and a track exists for the same taskId, run and userName, the last
+        of them (as ``getLastUserTrack``) is updated instead (data merged,
+        or replaced with overwrite true) and reindexed, and its id is
+        returned. timeStamp: epoch seconds (int, float or an aware or
+        naive-local datetime); now when None. The run's end moves forward
         to the track's time. Bad input raises before anything is changed,
-        including an index value whose type cannot be ordered against the
-        values already in that index (TypeError).
+        including an index value that cannot be a BTree key (index values
+        must be str, bytes, int, float, Decimal, date/time values or tuples
+        of those; None leaves the track out of that index) or whose type
+        cannot be ordered against the values already in that index
+        (TypeError; NaN is a ValueError).
         """
 
     def updateTrack(track, data, overwrite=False, timeStamp=None):
         """Update a track's data (merge, or replace with overwrite true), set
         its timeStamp to timeStamp or now, reindex it and return its id.
-        KeyError if the track is not in this storage; bad data raises
-        before anything changes."""
+        The run's end moves forward to the new time. KeyError if the track
+        is not in this storage; bad data or a bad timeStamp raises before
+        anything changes."""
 
     def setTrackData(track, data):
         """Replace a track's data without changing its timeStamp, reindex
         it and return its id."""
+
+    def releaseNumbers():
+        """Give back the unused track numbers this connection reserved, if
+        nobody reserved numbers after them, so the next writer continues
+        without a gap; return how many were given back. Call before closing
+        a connection that saved tracks (``db.Session`` does)."""
 
     def removeTrack(track):
         """Remove a track from the container and from every index.
@@ -169,11 +198,13 @@ class ITrackingStorage(Interface):
 
         * an index attribute name (``taskId``, ``runId``, ``userName``,
           ``timeStamp`` and any a custom trackFactory declares) with a
-          value; a list or tuple of values, meaning any of them; or a str
-          ending in ``*``, meaning every value with that prefix. None
-          means no restriction.
-        * ``timeFrom``, ``timeTo``: epoch seconds or datetimes, inclusive;
-          ``timeFromTo=(start, end)`` is both at once.
+          value; a list or tuple (or set) of values, meaning any of them
+          (an empty one matches nothing); or a str ending in ``*``, meaning
+          every str value with that prefix. None means no restriction
+          (``runId=None`` is ignored, as in the original).
+        * ``timeFrom``, ``timeTo``: epoch seconds, datetimes or dates,
+          inclusive; ``timeFromTo=(start, end)`` is both at once. Given
+          together they all apply (the latest start, the earliest end).
         * ``limit``: at most that many tracks; ``reverse``: newest (highest
           number) first.
 

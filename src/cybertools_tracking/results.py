@@ -52,8 +52,8 @@ class TrackList(Sequence):
     def __iter__(self):
         tracks = self._tracks
         if self._nums is None and not self._reverse:
-            return (tracks[num] for num in islice(iter(self._source),
-                                                   self._limit))
+            nums = islice(iter(self._source), self._limit)
+            return (tracks[num] for num in nums)
         return (tracks[num] for num in self.nums)
 
     def __eq__(self, other):

@@ -57,8 +57,12 @@ def reserve(allocator, count, attempts=20):
     conn = db.open(transaction_manager=tm)
     try:
         for attempt in tm.attempts(attempts):
+            # No return inside the with: a commit that fails with a
+            # ConflictError is swallowed by the attempt for a retry, and a
+            # return would hand out the numbers of the failed try.
             with attempt:
-                return conn.get(allocator._p_oid).take(count)
+                start = conn.get(allocator._p_oid).take(count)
+        return start
     finally:
         conn.close()
 

@@ -29,7 +29,9 @@ def openSession(args, write=False):
     if not isURI(spec) and not write and not os.path.exists(spec):
         raise CommandError(f'{spec}: no such database file')
     try:
-        session = Session(spec, key=args.key, create=write)
+        # Reads open read-only, so they work while a tracker holds the file.
+        session = Session(spec, key=args.key, create=write,
+                          read_only=not write and not isURI(spec))
     except DatabaseError as exc:
         raise CommandError(str(exc)) from None
     except KeyError:
