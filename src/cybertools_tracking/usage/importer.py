@@ -1,0 +1,267 @@
+"""Bringing an original AnonymousUsage SQLite database along.
+
+The original kept ``__tableinfo__`` (TableName, Type, Description) and one
+table per trackable (UUID, Count, Time as ``%d/%m/%Y %H:%M:%S``, plus State
+for states) in ``NAME.db``, and rows not yet uploaded in ``NAME.part.db``
+beside it. ``importAnonymousUsage`` reads both, checks everything, and only
+then writes a new FileStorage: each row becomes a track (taskId = table,
+userName = the row's UUID, data = {'Count'[, 'State']}, timeStamp = its
+Time) and each table a registry entry, so counts, states and their history
+carry over. A file that is not such a database gets one clear error
+(ImportFormatError) and nothing is written.
+"""
+
+import datetime
+import os
+import pathlib
+import sqlite3
+
+import transaction
+
+from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.usage import registry
+from cybertools_tracking.usage.exceptions import (
+    AnonymousUsageError, ImportFormatError)
+from cybertools_tracking.usage.rows import MAX_ROWS_PER_TABLE, TIME_FMT
+from cybertools_tracking.usage.tracker import SQLITE_MAGIC
+
+TABLEINFO = '__tableinfo__'
+TABLEINFO_COLUMNS = ('TableName', 'Type', 'Description')
+ROW_COLUMNS = ('UUID', 'Count', 'Time')
+COMMIT_EVERY = 5000
+
+
+def partPath(path):
+    """The original's partial database beside path: NAME.part.db."""
+    return os.path.splitext(path)[0] + '.part.db'
+
+
+def defaultTarget(path):
+    """Where the import goes unless told: NAME.fs beside NAME.db."""
+    return os.path.splitext(path)[0] + '.fs'
+
+
+def _quote(identifier):
+    # Table names cannot be SQL parameters; they come from sqlite_master
+    # and are quoted as identifiers.
+    return '"%s"' % identifier.replace('"', '""')
+
+
+def _connect(path):
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ImportFormatError(f'{path}: no such file')
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise ImportFormatError(f'{path}: cannot read it ({exc})') from None
+    if head != SQLITE_MAGIC:
+        raise ImportFormatError(
+            f'{path}: not an SQLite database, so not an AnonymousUsage '
+            f'database')
+    uri = pathlib.Path(path).resolve().as_uri() + '?mode=ro'
+    try:
+        return sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise ImportFormatError(f'{path}: cannot open it ({exc})') from None
+
+
+class _Source:
+    """One SQLite file of the original, read-only."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.conn = _connect(self.path)
+        try:
+            self.tables = {row[0] for row in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise ImportFormatError(
+                f'{self.path}: not a readable SQLite database ({exc})') \
+                from None
+
+    def columns(self, table):
+        return [row[1] for row in self.conn.execute(
+            f'PRAGMA table_info({_quote(table)})')]
+
+    def rows(self, table, columns):
+        names = ', '.join(_quote(c) for c in columns)
+        try:
+            return self.conn.execute(
+                f'SELECT {names} FROM {_quote(table)} ORDER BY rowid'
+            ).fetchall()
+        except sqlite3.OperationalError:
+            # A table without rowid: its natural order.
+            return self.conn.execute(
+                f'SELECT {names} FROM {_quote(table)}').fetchall()
+
+    def close(self):
+        self.conn.close()
+
+
+def _readTableInfo(sources):
+    info = {}
+    for source in reversed(sources):    # the master's entries win
+        if TABLEINFO not in source.tables:
+            continue
+        missing = [c for c in TABLEINFO_COLUMNS
+                   if c not in source.columns(TABLEINFO)]
+        if missing:
+            raise ImportFormatError(
+                f'{source.path}: {TABLEINFO} lacks the column(s) '
+                f'{", ".join(missing)}; not an AnonymousUsage database')
+        for name, type, description in source.rows(TABLEINFO,
+                                                   TABLEINFO_COLUMNS):
+            if not isinstance(name, str) or not name:
+                raise ImportFormatError(
+                    f'{source.path}: {TABLEINFO} names a table {name!r}; '
+                    f'table names must be text')
+            if type not in registry.TYPES:
+                raise ImportFormatError(
+                    f'{source.path}: table {name!r} has type {type!r}; '
+                    f'AnonymousUsage types are {", ".join(registry.TYPES)}')
+            info[name] = (type, description or '')
+    if not any(TABLEINFO in source.tables for source in sources):
+        raise ImportFormatError(
+            f'{sources[0].path}: no {TABLEINFO} table, so not an '
+            f'AnonymousUsage database')
+    return info
+
+
+def _count(value, type, where):
+    number = value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        raise ImportFormatError(f'{where}: Count {value!r} is not a number')
+    value = number
+    if type != 'Timer' and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value
+
+
+def _timeStamp(text, where):
+    try:
+        moment = datetime.datetime.strptime(str(text), TIME_FMT)
+    except ValueError:
+        raise ImportFormatError(
+            f'{where}: Time {text!r} is not day/month/year '
+            f'hour:minute:second ({TIME_FMT})') from None
+    return int(moment.timestamp())
+
+
+def _readRows(source, name, type):
+    """[(uuid, data, timeStamp)] of one table of one source."""
+    if name not in source.tables:
+        return []
+    columns = list(ROW_COLUMNS) + (['State'] if type == 'State' else [])
+    have = source.columns(name)
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise ImportFormatError(
+            f'{source.path}: table {name!r} ({type}) lacks the column(s) '
+            f'{", ".join(missing)}')
+    result = []
+    for number, row in enumerate(source.rows(name, columns), 1):
+        where = f'{source.path}: table {name!r} row {number}'
+        uuid = row[0]
+        if uuid is None or str(uuid) == '':
+            raise ImportFormatError(f'{where}: UUID is empty')
+        data = {'Count': _count(row[1], type, where)}
+        if type == 'State':
+            data['State'] = str(row[3])
+        result.append((str(uuid), data, _timeStamp(row[2], where)))
+    return result
+
+
+def readAnonymousUsage(path):
+    """Read and check an original database and its part file; return
+    ``(sources, {name: (type, description, rows)})`` where rows are
+    ``(uuid, data, timeStamp)``, master's first. ImportFormatError for
+    anything that is not an AnonymousUsage database."""
+    paths = [os.fspath(path)]
+    if os.path.exists(partPath(paths[0])) and partPath(paths[0]) != paths[0]:
+        paths.append(partPath(paths[0]))
+    sources = []
+    try:
+        for p in paths:
+            sources.append(_Source(p))
+        info = _readTableInfo(sources)
+        tables = {}
+        for name, (type, description) in sorted(info.items()):
+            rows = []
+            for source in sources:
+                rows.extend(_readRows(source, name, type))
+            tables[name] = (type, description, rows)
+    except sqlite3.Error as exc:
+        raise ImportFormatError(
+            f'{paths[0]}: cannot read it as an AnonymousUsage database '
+            f'({exc})') from None
+    finally:
+        for source in sources:
+            source.close()
+    return paths, tables
+
+
+def _removeFileStorage(path):
+    for suffix in ('', '.index', '.lock', '.tmp', '.old'):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass
+
+
+def importAnonymousUsage(path, into=None):
+    """Convert the AnonymousUsage database at path (and NAME.part.db
+    beside it) into a new FileStorage at into (NAME.fs by default).
+
+    Returns a dict: into, sources (the files read), trackables, tracks,
+    uuids. ImportFormatError for a file that is not such a database,
+    AnonymousUsageError when into exists; in both cases nothing is
+    written.
+    """
+    path = os.fspath(path)
+    into = os.fspath(into) if into is not None else defaultTarget(path)
+    if os.path.exists(into):
+        raise AnonymousUsageError(
+            f'{into}: already exists; import into a new file (--into)')
+    sources, tables = readAnonymousUsage(path)
+    db = openDB(into)
+    uuids = set()
+    tracks = 0
+    try:
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
+        try:
+            storage = getStorage(conn)
+            runId = storage.startRun(None)
+            pending = 0
+            for name, (type, description, rows) in tables.items():
+                registry.write(storage, name, registry.makeEntry(
+                    type, description, None, MAX_ROWS_PER_TABLE))
+                for uuid, data, timeStamp in rows:
+                    storage.saveUserTrack(name, runId, uuid, data,
+                                          timeStamp=timeStamp)
+                    uuids.add(uuid)
+                    tracks += 1
+                    pending += 1
+                    if pending >= COMMIT_EVERY:
+                        tm.commit()
+                        pending = 0
+            storage.stopRun(None, runId)
+            tm.commit()
+        finally:
+            tm.abort()
+            conn.close()
+    except BaseException:
+        db.close()
+        _removeFileStorage(into)
+        raise
+    db.close()
+    return {'into': into, 'sources': sources, 'trackables': len(tables),
+            'tracks': tracks, 'uuids': sorted(uuids)}

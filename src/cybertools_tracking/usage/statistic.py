@@ -1,0 +1,67 @@
+"""Statistic: a number that goes up, down or is set."""
+
+from zope.interface import implementer
+
+from cybertools_tracking.usage.interfaces import IStatistic
+from cybertools_tracking.usage.trackable import Trackable, checkNumber
+
+
+@implementer(IStatistic)
+class Statistic(Trackable):
+    """See IStatistic."""
+
+    type = 'Statistic'
+    startup_value = 0
+
+    def _restore(self, last):
+        super()._restore(last)
+        self.startup_value = self.count
+
+    def _change(self, by, absolute=False):
+        # The hot path of ``tracker[name] += 1``: no disk, one lock.
+        cls = by.__class__
+        if cls is not int and cls is not float:
+            by = checkNumber(by)
+        tracker = self._tracker
+        if not tracker.enabled:
+            return
+        writer = tracker._writer
+        writer.admit()
+        with tracker._lock:
+            count = by if absolute else self.count + by
+            self._save({'Count': count})
+            self.count = count
+
+    def __add__(self, by):
+        self._change(by)
+        return self
+
+    __iadd__ = __add__
+
+    def __sub__(self, by):
+        self._change(-checkNumber(by))
+        return self
+
+    __isub__ = __sub__
+
+    def set(self, value):
+        self._change(value, absolute=True)
+        return self.count
+
+    insert = set
+
+    def increment(self, by=1):
+        self._change(by)
+        return self.count
+
+    def decrement(self, by=1):
+        self -= by
+        return self.count
+
+    @property
+    def difference_from_startup(self):
+        return self.count - self.startup_value
+
+    def get_average(self, default=None):
+        rows = self.get_number_of_rows()
+        return self.count / rows if rows else default

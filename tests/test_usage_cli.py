@@ -1,0 +1,82 @@
+"""cybertools-tracking usage --db FILE [--csv] [--uuid U]."""
+
+import sqlite3
+
+import pytest
+
+from cybertools_tracking.cli import main
+from cybertools_tracking.usage import NO_STATE, AnonymousUsageTracker
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = str(tmp_path / 'usage.fs')
+    with AnonymousUsageTracker('alice', path) as t:
+        t.track_statistic('clicks', 'buttons clicked')
+        t.track_state('theme', NO_STATE, description='colour theme')
+        t.track_time('session', 'time in app')
+        t.track_sequence('signup', ['form', 'mail', 'done'])
+        t.track_statistic('__submissions__')
+        t['clicks'] += 3
+        t['theme'] = 'dark'
+        t['session'] += 90.125
+        t['signup'].advance_to_checkpoint('done')
+        t['__submissions__'] += 1
+    with AnonymousUsageTracker('bob', path) as t:
+        t.track_statistic('clicks')
+        t['clicks'] += 1
+    return path
+
+
+def test_table(db, capsys):
+    assert main(['usage', '--db', db]) == 0
+    assert capsys.readouterr().out == '''\
+name     type       value  rows  description
+-------  ---------  -----  ----  ---------------
+clicks   Statistic  1      2     buttons clicked
+session  Timer      90.12  1     time in app
+signup   Sequence   1      1
+theme    State      dark   1     colour theme
+'''
+
+
+def test_csv_for_one_user(db, capsys):
+    assert main(['usage', '--db', db, '--csv', '--uuid', 'alice']) == 0
+    assert capsys.readouterr().out == '''\
+Name,Type,Value,Rows,Description
+clicks,Statistic,3,1,buttons clicked
+session,Timer,90.125,1,time in app
+signup,Sequence,1,1,
+theme,State,dark,1,colour theme
+'''
+
+
+def test_empty_database(tmp_path, capsys):
+    path = str(tmp_path / 'empty.fs')
+    AnonymousUsageTracker('u', path).close()
+    assert main(['usage', '--db', path]) == 0
+    assert capsys.readouterr().out == f'{path}: no trackables\n'
+
+
+def test_missing_file(tmp_path, capsys):
+    missing = tmp_path / 'nope.fs'
+    assert main(['usage', '--db', str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err == f'cybertools-tracking usage: {missing}: no such database ' \
+                  f'file\n'
+    assert not missing.exists()
+
+
+def test_sqlite_file(tmp_path, capsys):
+    old = tmp_path / 'usage.db'
+    sqlite3.connect(old).execute('CREATE TABLE t (a)').connection.close()
+    assert main(['usage', '--db', str(old)]) == 2
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and 'import-anonymoususage' in err
+
+
+def test_db_is_required(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(['usage'])
+    assert info.value.code == 2
+    assert '--db' in capsys.readouterr().err
