@@ -128,12 +128,15 @@ def test_disable_and_enable(open_tracker, hq):
     tracker.setup_hq(hq.url, 'KEY')
     tracker['clicks'] += 1
     tracker.disable()
+    # Disabled means no uploads; local statistics keep working.
+    tracker['clicks'] += 1
+    assert tracker['clicks'].count == 2
     assert tracker.submit_statistics() is False
     assert tracker._uploader.tick() is None
     assert hq.uploads == []
     tracker.enable()
     assert tracker.submit_statistics() is True
-    assert hq.accepted_tracks() == {'clicks': [1]}
+    assert hq.accepted_tracks() == {'clicks': [1, 2]}
 
 
 @pytest.mark.parametrize('value', ['1', 'true', 'yes'])

@@ -16,12 +16,12 @@ def db(tmp_path):
         t.track_state('theme', NO_STATE, description='colour theme')
         t.track_time('session', 'time in app')
         t.track_sequence('signup', ['form', 'mail', 'done'])
-        t.track_statistic('__submissions__')
+        t.track_statistic('__internal__')
         t['clicks'] += 3
         t['theme'] = 'dark'
         t['session'] += 90.125
         t['signup'].advance_to_checkpoint('done')
-        t['__submissions__'] += 1
+        t['__internal__'] += 1
     with AnonymousUsageTracker('bob', path) as t:
         t.track_statistic('clicks')
         t['clicks'] += 1

@@ -95,3 +95,54 @@ def test_unreadable_file(tmp_path):
     conf = write(tmp_path, 'filepath = x.db\n')      # no section header
     with pytest.raises(ConfigurationError, match='cannot read'):
         AnonymousUsageTracker.load_from_configuration(conf, 'u')
+
+
+def hq_config(tmp_path, hq_lines):
+    return write(tmp_path, f'[General]\nfilepath = {tmp_path / "x.db"}\n'
+                           f'[HQ]\n{hq_lines}')
+
+
+@pytest.mark.parametrize('hq_lines, message', [
+    ('api_key = k\n', r'\[HQ\] host is missing or empty, but api_key is '
+                      r'set'),
+    ('host =\napi_key = k\n', r'\[HQ\] host is missing or empty'),
+    ('host =\n', r'\[HQ\] host must be a host name or URL, not empty'),
+    ('host = ftp://hq.example\napi_key = k\n',
+     r'\[HQ\] host must be a host name or URL .*scheme must be http'),
+    ('host = hq.example?x=1\napi_key = k\n',
+     r'\[HQ\] host must be a host name or URL .*query'),
+])
+def test_hq_section_errors_name_the_file_and_key(tmp_path, hq_lines,
+                                                 message):
+    import threading
+    conf = hq_config(tmp_path, hq_lines)
+    before = threading.active_count()
+    with pytest.raises(ConfigurationError, match=message) as info:
+        AnonymousUsageTracker.load_from_configuration(conf, 'u')
+    assert str(info.value).startswith(f'{conf}: [HQ] host')
+    assert isinstance(info.value, ValueError)
+    # Refused before anything was opened.
+    assert not (tmp_path / 'x.db').exists()
+    assert threading.active_count() == before
+
+
+def test_a_host_given_as_keyword_completes_the_hq_section(tmp_path):
+    conf = hq_config(tmp_path, 'api_key = k\n')
+    with AnonymousUsageTracker.load_from_configuration(
+            conf, 'u', host='http://127.0.0.1:9') as t:
+        if hasattr(t, 'uploader'):
+            assert t.uploader.url == 'http://127.0.0.1:9/usagestats/upload'
+            assert t.uploader.api_key == 'k'
+    # A bad keyword is the caller's ValueError, not the file's.
+    with pytest.raises(ValueError, match='scheme must be http') as info:
+        AnonymousUsageTracker.load_from_configuration(conf, 'u',
+                                                      host='ftp://x')
+    assert not isinstance(info.value, ConfigurationError)
+
+
+def test_a_host_without_api_key_sets_up_uploads_off(tmp_path):
+    conf = hq_config(tmp_path, 'host = hq.example\n')
+    with AnonymousUsageTracker.load_from_configuration(conf, 'u') as t:
+        if hasattr(t, 'uploader'):
+            assert t.uploader.blocked() == 'no api key is set'
+            assert t.submit_statistics() is False

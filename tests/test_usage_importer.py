@@ -13,6 +13,7 @@ from cybertools_tracking.cli import main
 from cybertools_tracking.usage import (
     NO_STATE, AnonymousUsageTracker, ImportFormatError)
 from cybertools_tracking.usage.importer import importAnonymousUsage
+from upload_fixtures import hq  # noqa: F401 (fixture)
 
 UUID = '6f1c2d4e-aaaa-bbbb-cccc-000000000001'
 
@@ -128,6 +129,45 @@ def test_import_without_part(tmp_path):
     with AnonymousUsageTracker(42, str(into)) as t:
         t.track_statistic('n')
         assert t['n'].count == 7 and isinstance(t['n'].count, int)
+
+
+def uploadAfterImport(into, hq):
+    with AnonymousUsageTracker(UUID, str(into), application_name='App',
+                               application_version='2.0') as t:
+        t.setup_hq(hq.url, 'KEY')
+        assert t.submit_statistics() is True
+        submissions = t.uploader.submissions
+    upload, = hq.uploads
+    tracks = {name: [e.get('State', e['Count']) for e in entries]
+              for name, entries in upload.json['Tracks'].items()}
+    return tracks, sorted(upload.json['Data']), submissions
+
+
+def test_upload_after_import_sends_only_the_part_files_rows(old, tmp_path,
+                                                            hq):
+    """The original moved rows into NAME.db after uploading them; only
+    NAME.part.db held rows not uploaded yet."""
+    into = tmp_path / 'usage.fs'
+    importAnonymousUsage(old, into)
+    tracks, names, submissions = uploadAfterImport(into, hq)
+    assert tracks == {'Grids': [3], 'Unit System': ['US Standard'],
+                      'play_time': [100.25]}
+    assert names == ['Grids', 'Unit System', 'play_time']
+    # The old submission count carries on.
+    assert submissions == 2
+
+
+def test_upload_after_import_without_submissions_sends_everything(
+        tmp_path, hq):
+    makeDatabase(tmp_path / 'never.db', TABLEINFO[1:3], {
+        'Grids': ('Statistic', [(UUID, 1, text(when(1))),
+                                (UUID, 2, text(when(2)))]),
+        'Unit System': ('State', [(UUID, 1, text(when(1)), 'Metric')])})
+    into = tmp_path / 'never.fs'
+    importAnonymousUsage(tmp_path / 'never.db', into)
+    tracks, names, submissions = uploadAfterImport(into, hq)
+    assert tracks == {'Grids': [1, 2], 'Unit System': ['Metric']}
+    assert submissions == 1
 
 
 def test_cli_import(old, tmp_path, capsys):

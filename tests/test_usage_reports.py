@@ -17,7 +17,7 @@ def tracker(tmp_path):
     t.track_state('units', 'Metric')
     t.track_time('play', 'time played')
     t.track_sequence('tutorial', ['intro', 'move', 'fight'], 'tutorial done')
-    t.track_statistic('__submissions__')
+    t.track_statistic('__internal__')
     for _ in range(3):
         t['kills'] += 2
     t['quests'] += 1
@@ -25,7 +25,7 @@ def tracker(tmp_path):
     t['play'] += 3725
     t['play'] += 1
     t['tutorial'].advance_to_checkpoint('fight')
-    t['__submissions__'] += 1
+    t['__internal__'] += 1
     yield t
     t.close()
 
@@ -78,47 +78,54 @@ def test_reports_include_earlier_sessions(tmp_path):
 
 
 def test_to_file(tracker, tmp_path):
-    path = tmp_path / 'report.txt'
+    """The original's report: CSV sections with its columns."""
+    path = tmp_path / 'report.csv'
     tracker.to_file(str(path))
-    assert path.read_text() == '''\
-States
-======
-Name    State     Description
-------  --------  -------------
-server  No State  server joined
-units   US
-
-Statistics
-==========
-Name    Count  Average  Description
-------  -----  -------  ---------------
-kills   6      2        monsters killed
-quests  1      1        quests done
-
-Timers
-======
-Name  Total Time                   Average Time          Description
-----  ---------------------------  --------------------  -----------
-play  1 hours 2 minutes 6 seconds  31 minutes 3 seconds  time played
-
-Sequences
-=========
-Name      Count  Checkpoints         Description
---------  -----  ------------------  -------------
-tutorial  1      intro, move, fight  tutorial done
-'''
+    assert readCSV(path) == [
+        ['States'],
+        ['Name', 'Description', 'State', 'Number of Changes'],
+        ['server', 'server joined', 'No State', '0'],
+        ['units', '', 'US', '2'],
+        [],
+        ['Statistics'],
+        ['Name', 'Description', 'Total', 'Average'],
+        ['kills', 'monsters killed', '6', '2'],
+        ['quests', 'quests done', '1', '1'],
+        [],
+        ['Timers'],
+        ['Name', 'Description', 'Average Seconds', 'Total Seconds',
+         'Total Minutes', 'Total Hours', 'Total Days'],
+        ['play', 'time played', '1.9e+03', '3.7e+03', '62', '1', '0.043'],
+        [],
+        ['Sequences'],
+        ['Name', 'Description', 'Sequence', 'Number of Completions'],
+        ['tutorial', 'tutorial done', 'intro-->move-->fight', '1'],
+        [],
+    ]
 
 
 def test_to_file_precision(tracker, tmp_path):
-    path = tmp_path / 'report.txt'
+    path = tmp_path / 'report.csv'
     tracker['kills'] += 1
     tracker.to_file(str(path), precision='%.3f')
-    assert 'kills   7      1.750    monsters killed' in path.read_text()
+    rows = readCSV(path)
+    assert ['kills', 'monsters killed', '7', '1.750'] in rows
+    assert ['play', 'time played', '1863.000', '3726.000', '62.100',
+            '1.035', '0.043'] in rows
     with pytest.raises(ValueError, match='precision must be a %-format'):
         tracker.to_file(str(path), precision='{:.2f}')
 
 
 def test_empty_sections(tmp_path):
     with AnonymousUsageTracker('u', str(tmp_path / 'u.db')) as t:
-        t.to_file(str(tmp_path / 'r.txt'))
-    assert (tmp_path / 'r.txt').read_text().count('(none)') == 4
+        t.to_file(str(tmp_path / 'r.csv'))
+    assert readCSV(tmp_path / 'r.csv') == [
+        ['States'], ['Name', 'Description', 'State', 'Number of Changes'],
+        [],
+        ['Statistics'], ['Name', 'Description', 'Total', 'Average'], [],
+        ['Timers'], ['Name', 'Description', 'Average Seconds',
+                     'Total Seconds', 'Total Minutes', 'Total Hours',
+                     'Total Days'], [],
+        ['Sequences'], ['Name', 'Description', 'Sequence',
+                        'Number of Completions'], [],
+    ]

@@ -97,7 +97,12 @@ def test_rows(tracker):
     # the same once on disk
     tracker.flush()
     assert [r['Count'] for r in n.get_last(2)] == [2, 3]
+    assert [r['Count'] for r in n.get_first(2)] == [1, 2]
     assert [r['Count'] for r in n.get_rows()] == [1, 2, 3]
+    # stored and pending together
+    tracker['n'] += 1
+    assert [r['Count'] for r in n.get_first(2)] == [1, 2]
+    assert [r['Count'] for r in n.get_first(9)] == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize('flushed', [False, True])
@@ -273,9 +278,13 @@ def test_sequence_window_tools(tracker):
     s = tracker['s']
     assert s.remove_checkpoint() is None
     assert s.advance_to_checkpoint('B') == 'B'
-    assert s.get_checkpoints() == ('A', 'B')
-    assert s.get_checkpoints('A') == ('A',)
-    assert s.get_checkpoints('D') == ()
+    assert s.sequence == ('A', 'B')
+    # As in the original: the checkpoints, not the window.
+    assert s.get_checkpoints() == ['A', 'B', 'C', 'D']
+    s.get_checkpoints().append('E')           # a copy
+    assert s.get_checkpoints('A') == ['A']
+    assert s.get_checkpoints('C') == ['A', 'B', 'C']
+    assert s.sequence == ('A', 'B')
     assert s.remove_checkpoint() == 'B'
     s.clear_checkpoints()
     assert s.sequence == ()

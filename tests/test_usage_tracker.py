@@ -132,9 +132,20 @@ def test_bad_names(tracker, name):
     assert tracker.registry() == {}
 
 
-def test_reserved_name(tracker):
-    with pytest.raises(TableNameError, match='reserved'):
-        tracker.track_statistic('__registry__')
+@pytest.mark.parametrize('name', ['__registry__', '__submissions__',
+                                  '__upload__'])
+def test_reserved_name(tracker, name):
+    """The tasks the registry and the uploader write cannot be declared
+    (the original, too, tracked '__submissions__' itself)."""
+    with pytest.raises(TableNameError, match='reserved for'):
+        tracker.track_statistic(name)
+    assert tracker[name] is None
+
+
+def test_reserved_names_cover_the_uploaders_tasks():
+    from cybertools_tracking.upload.state import SUBMISSIONS_TASK, UPLOAD_TASK
+    from cybertools_tracking.usage.registry import REGISTRY_TASK, RESERVED
+    assert set(RESERVED) == {REGISTRY_TASK, SUBMISSIONS_TASK, UPLOAD_TASK}
 
 
 def test_names_with_spaces(tracker):
@@ -255,27 +266,37 @@ def test_get_row_count(tracker):
 
 
 def test_enable_disable(tracker):
+    """As in the original, enabled is the permission to upload (issue 4):
+    local statistics keep working while the tracker is disabled."""
     tracker.track_statistic('a')
     tracker.track_state('s', 'x')
     tracker.track_sequence('q', ['1'])
-    tracker.disable()
+    assert tracker.disable() == 'Uploading of statistics has been disabled'
     assert tracker.enabled is False
     tracker['a'] += 1
     tracker['s'] = 'y'
     tracker['q'] = '1'
     assert (tracker['a'].count, tracker['s'].state, tracker['q'].count) \
-        == (0, 'x', 0)
-    assert tracker['a'].get_number_of_rows() == 0
-    tracker.enable()
+        == (1, 'y', 1)
+    assert tracker['a'].get_number_of_rows() == 1
+    assert tracker.enable() == 'Uploading of statistics has been enabled'
+    assert tracker.enabled is True
     tracker['a'] += 1
-    assert tracker['a'].count == 1
+    assert tracker['a'].count == 2
 
 
 def test_disabled_from_the_start(path):
     with AnonymousUsageTracker('u', path, enabled=False) as t:
+        assert t.enabled is False
         t.track_state('s', 'x')
+        t.track_statistic('n')
+        t['n'] += 3
         assert t['s'].state == 'x'
-        assert t['s'].get_number_of_rows() == 0
+        assert t['s'].get_number_of_rows() == 1
+    with AnonymousUsageTracker('u', path) as t:
+        t.track_state('s', 'other')
+        t.track_statistic('n')
+        assert (t['s'].state, t['n'].count) == ('x', 3)
 
 
 def test_close_and_context_manager(path):
@@ -325,6 +346,43 @@ def test_setup_hq_hook(path, tmp_path):
                     '[HQ]\nhost = h2\napi_key = k2\n')
     with WithUploader.load_from_configuration(str(conf), 'u'):
         assert calls[-1][:2] == ('h2', 'k2')
+
+
+def writer_threads():
+    import threading
+    return [t for t in threading.enumerate()
+            if t.name.startswith('usage-writer')]
+
+
+@pytest.mark.parametrize('host, api_key, message', [
+    ('ftp://hq.example', 'k', 'scheme must be http or https'),
+    (None, 'k', 'HQ host must be a non-empty str'),
+    ('hq.example', 42, 'api_key must be a str'),
+])
+def test_bad_hq_settings_open_nothing(path, host, api_key, message):
+    before = writer_threads()
+    with pytest.raises(ValueError, match=message):
+        AnonymousUsageTracker('u', path, host=host, api_key=api_key)
+    assert writer_threads() == before
+    # Refused before the database was opened: no file, no lock.
+    import os
+    assert not os.path.exists(path)
+    with AnonymousUsageTracker('u', path) as t:
+        assert t.run_id == 1
+
+
+def test_a_failing_setup_hq_closes_what_the_constructor_opened(path):
+    class Failing(AnonymousUsageTracker):
+        def setup_hq(self, host, api_key):
+            raise RuntimeError('no HQ today')
+
+    before = writer_threads()
+    with pytest.raises(RuntimeError, match='no HQ today'):
+        Failing('u', path, host='hq.example', api_key='k')
+    assert writer_threads() == before
+    # The file is not locked any more: it opens again at once.
+    with AnonymousUsageTracker('u', path) as t:
+        t.track_statistic('a')
 
 
 def test_hq_settings_kept_without_uploader(path):

@@ -9,7 +9,8 @@ import logging
 from zope.interface import implementer
 
 from cybertools_tracking.upload.interfaces import IHQClient
-from cybertools_tracking.upload.uploader import HQ_DEFAULT_TIMEOUT, Uploader
+from cybertools_tracking.upload.uploader import (
+    HQ_DEFAULT_TIMEOUT, Uploader, checkSettings)
 
 logger = logging.getLogger('cybertools_tracking.upload')
 
@@ -42,6 +43,12 @@ class UploadMixin:
         else:
             uploader.configure(host, api_key)
         uploader.startWatcher()
+
+    # The tracker calls this before it opens its database (and
+    # load_from_configuration before that), so bad settings fail without
+    # leaving a file open or a thread running: (host, api_key) -> (url,
+    # api_key), ValueError saying what is allowed.
+    _checkHQ = staticmethod(checkSettings)
 
     def submit_statistics(self):
         uploader = self._uploader

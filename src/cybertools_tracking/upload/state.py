@@ -93,6 +93,16 @@ def savePending(storage, uuid, runId, pending):
         update=bool(runId), overwrite=True)
 
 
+def saveImported(storage, uuid, runId, submissions, watermark, timeStamp):
+    """Record the place of tracks brought from an original AnonymousUsage
+    database: submissions accepted so far, the last at timeStamp, and
+    every track up to watermark uploaded (in the caller's transaction)."""
+    storage.saveUserTrack(
+        SUBMISSIONS_TASK, runId, uuid,
+        {'Count': submissions, 'Watermark': watermark, 'Key': None},
+        timeStamp=timeStamp)
+
+
 def saveSuccess(storage, uuid, runId, state, key, through):
     """Record an accepted batch: count, watermark and time together (in the
     caller's transaction, which should hold nothing else)."""

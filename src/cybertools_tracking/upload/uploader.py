@@ -71,6 +71,19 @@ def doNotTrack(environ=None):
     return value.strip().lower() not in ('', '0', 'false', 'no', 'off')
 
 
+def checkSettings(host, api_key):
+    """(upload URL, api key) for HQ settings; ValueError saying what is
+    allowed for a bad host or an api key that is not a str (None and ''
+    mean no key: no uploads)."""
+    url = uploadURL(host)
+    if api_key is None:
+        api_key = ''
+    if not isinstance(api_key, str):
+        raise ValueError(f'api_key must be a str (empty: no uploads), '
+                         f'not {type(api_key).__name__}: {api_key!r}')
+    return url, api_key.strip()
+
+
 @dataclass(frozen=True)
 class UploadStatus:
     """A snapshot of the uploader's pacing (epoch seconds)."""
@@ -161,13 +174,7 @@ class Uploader:
         self._timeout = value
 
     def configure(self, host, api_key):
-        url = uploadURL(host)
-        if api_key is None:
-            api_key = ''
-        if not isinstance(api_key, str):
-            raise ValueError(f'api_key must be a str (empty: no uploads), '
-                             f'not {type(api_key).__name__}: {api_key!r}')
-        api_key = api_key.strip()
+        url, api_key = checkSettings(host, api_key)
         if (url, api_key) != (self.url, self.api_key):
             self.url, self.api_key = url, api_key
             self._clearPacing()

@@ -111,13 +111,44 @@ def readConfiguration(path):
     return kw
 
 
-def loadConfiguration(path, **overrides):
+def loadConfiguration(path, checkHQ=None, **overrides):
     """readConfiguration(path) updated with overrides; a ConfigurationError
-    when neither gives a filepath (nor a storage)."""
+    when neither gives a filepath (nor a storage), or when the file's
+    [HQ] section is wrong (see ``checkHQSection``)."""
     kw = readConfiguration(path)
     kw.update(overrides)
     if not kw.get('filepath') and kw.get('storage') is None:
         raise ConfigurationError(
             f'{os.fspath(path)}: [{GENERAL}] filepath is missing; add '
             f'"filepath = /path/to/usage.db" or pass filepath=...')
+    checkHQSection(path, kw, overrides, checkHQ)
     return kw
+
+
+def checkHQSection(path, kw, overrides, checkHQ=None):
+    """Check the [HQ] settings kw took from the file at path (overrides
+    are the caller's, checked by the tracker). An api_key without a host
+    is a ConfigurationError naming the file and key, and so is a host
+    that checkHQ(host, None) (the uploader's check, when installed)
+    refuses."""
+    path = os.fspath(path)
+    host, apiKey = kw.get('host'), kw.get('api_key')
+    if 'host' in overrides:
+        return
+    if not host:
+        if apiKey is not None:
+            raise ConfigurationError(
+                f'{path}: [{HQ}] host is missing or empty, but api_key is '
+                f'set; add "host = www.example.com" (https is meant unless '
+                f'you write http://) or pass host=...')
+        if 'host' in kw:
+            raise ConfigurationError(
+                f'{path}: [{HQ}] host must be a host name or URL, not empty')
+        return
+    if checkHQ is not None:
+        try:
+            checkHQ(host, None)
+        except ValueError as exc:
+            raise ConfigurationError(
+                f'{path}: [{HQ}] host must be a host name or URL such as '
+                f'www.example.com or http://127.0.0.1:8080: {exc}') from None

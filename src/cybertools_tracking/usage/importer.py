@@ -29,6 +29,7 @@ TABLEINFO = '__tableinfo__'
 TABLEINFO_COLUMNS = ('TableName', 'Type', 'Description')
 ROW_COLUMNS = ('UUID', 'Count', 'Time')
 COMMIT_EVERY = 5000
+SUBMISSIONS = '__submissions__'
 
 
 def partPath(path):
@@ -181,9 +182,10 @@ def _readRows(source, name, type):
 
 def readAnonymousUsage(path):
     """Read and check an original database and its part file; return
-    ``(sources, {name: (type, description, rows)})`` where rows are
-    ``(uuid, data, timeStamp)``, master's first. ImportFormatError for
-    anything that is not an AnonymousUsage database."""
+    ``(sources, {name: (type, description, rowsBySource)})`` where
+    rowsBySource holds one list of ``(uuid, data, timeStamp)`` per source,
+    master's first. ImportFormatError for anything that is not an
+    AnonymousUsage database."""
     paths = [os.fspath(path)]
     if os.path.exists(partPath(paths[0])) and partPath(paths[0]) != paths[0]:
         paths.append(partPath(paths[0]))
@@ -194,10 +196,9 @@ def readAnonymousUsage(path):
         info = _readTableInfo(sources)
         tables = {}
         for name, (type, description) in sorted(info.items()):
-            rows = []
-            for source in sources:
-                rows.extend(_readRows(source, name, type))
-            tables[name] = (type, description, rows)
+            tables[name] = (type, description,
+                            [_readRows(source, name, type)
+                             for source in sources])
     except sqlite3.Error as exc:
         raise ImportFormatError(
             f'{paths[0]}: cannot read it as an AnonymousUsage database '
@@ -216,9 +217,43 @@ def _removeFileStorage(path):
             pass
 
 
+def _uploaded(tables):
+    """{uuid: (submissions, timeStamp)} from the master's __submissions__
+    rows: the users whose tracker has uploaded (the last row's Count and
+    Time)."""
+    entry = tables.get(SUBMISSIONS)
+    if entry is None:
+        return {}
+    done = {}
+    for uuid, data, timeStamp in entry[2][0]:
+        count = data.get('Count')
+        if isinstance(count, (int, float)) and count >= 1:
+            done[uuid] = (int(count), timeStamp)
+    return done
+
+
+def _recordUploaded(storage, runId, tables, watermark):
+    """Mark the master's rows as uploaded for each user whose tracker has
+    uploaded: the original moved rows into NAME.db only after uploading
+    them (NAME.part.db holds what was not uploaded yet), so the uploader
+    must not send them again. Without the uploader installed, nothing."""
+    try:
+        from cybertools_tracking.upload import state
+    except ImportError:
+        return
+    for uuid, (submissions, timeStamp) in sorted(_uploaded(tables).items()):
+        state.saveImported(storage, uuid, runId, submissions, watermark,
+                           timeStamp)
+
+
 def importAnonymousUsage(path, into=None):
     """Convert the AnonymousUsage database at path (and NAME.part.db
     beside it) into a new FileStorage at into (NAME.fs by default).
+
+    The master's rows are numbered before the part file's; when the
+    master records submissions (``__submissions__``), its rows count as
+    uploaded (see ``_recordUploaded``), so an uploader sends only the
+    part file's rows and what comes after.
 
     Returns a dict: into, sources (the files read), trackables, tracks,
     uuids. ImportFormatError for a file that is not such a database,
@@ -241,18 +276,26 @@ def importAnonymousUsage(path, into=None):
             storage = getStorage(conn)
             runId = storage.startRun(None)
             pending = 0
-            for name, (type, description, rows) in tables.items():
+            for name, (type, description, _) in tables.items():
                 registry.write(storage, name, registry.makeEntry(
                     type, description, None, MAX_ROWS_PER_TABLE))
-                for uuid, data, timeStamp in rows:
-                    storage.saveUserTrack(name, runId, uuid, data,
-                                          timeStamp=timeStamp)
-                    uuids.add(uuid)
-                    tracks += 1
-                    pending += 1
-                    if pending >= COMMIT_EVERY:
-                        tm.commit()
-                        pending = 0
+            # Source by source, so every master row has a lower number
+            # than every row of the part file.
+            watermark = 0
+            for index in range(len(sources)):
+                for name, (_, _, rowsBySource) in tables.items():
+                    for uuid, data, timeStamp in rowsBySource[index]:
+                        trackId = storage.saveUserTrack(
+                            name, runId, uuid, data, timeStamp=timeStamp)
+                        uuids.add(uuid)
+                        tracks += 1
+                        pending += 1
+                        if pending >= COMMIT_EVERY:
+                            tm.commit()
+                            pending = 0
+                        if index == 0:
+                            watermark = int(trackId)
+            _recordUploaded(storage, runId, tables, watermark)
             storage.stopRun(None, runId)
             tm.commit()
         finally:

@@ -163,8 +163,10 @@ class ISequence(ITrackable):
         """The same as insert."""
 
     def get_checkpoints(checkpoint=None):
-        """Return the window as a tuple; with a checkpoint, the window up
-        to and including its last occurrence (() if it is not in it)."""
+        """Return a copy of the checkpoints (a list), as the original did;
+        with a checkpoint, the checkpoints up to and including it
+        (InvalidCheckpointError for one the sequence does not have). The
+        window of checkpoints passed so far is ``sequence``."""
 
     def remove_checkpoint():
         """Drop the newest checkpoint from the window and return it (None
@@ -233,7 +235,8 @@ class IUsageTracker(Interface):
     submit_interval_s = Attribute("number: seconds between uploads.")
     check_interval_s = Attribute("number: seconds between upload checks.")
     enabled = Attribute(
-        "bool: when false, changes are ignored (and nothing is uploaded).")
+        "bool: the permission to upload (as in the original); when false "
+        "nothing is uploaded, and changes are still recorded locally.")
     states = Attribute("list: the State trackables, by name.")
     statistics = Attribute("list: the Statistic trackables (not timers).")
     timers = Attribute("list: the Timer trackables.")
@@ -279,10 +282,13 @@ class IUsageTracker(Interface):
         """Return {name: {'nrows': int}} of the declared trackables."""
 
     def enable():
-        """Record changes again."""
+        """Allow uploads again; return the original's message
+        'Uploading of statistics has been enabled'."""
 
     def disable():
-        """Ignore changes until enable()."""
+        """Stop uploads (submit_statistics returns False, the watcher
+        sends nothing) until enable(); local statistics keep working.
+        Return 'Uploading of statistics has been disabled'."""
 
     def flush():
         """Commit everything recorded; return when it is on disk."""
@@ -297,5 +303,11 @@ class IUsageTracker(Interface):
         description; ValueError otherwise)."""
 
     def to_file(path, precision='%.2g'):
-        """Write a text report with the sections States, Statistics,
-        Timers and Sequences; precision formats averages."""
+        """Write the original's report: CSV sections States (Name,
+        Description, State, Number of Changes), Statistics (Name,
+        Description, Total, Average), Timers (Name, Description, Average
+        Seconds, Total Seconds, Total Minutes, Total Hours, Total Days)
+        and Sequences (Name, Description, Sequence, Number of
+        Completions), each a title row, a header row, a row per trackable
+        and an empty row. precision (a %-format) formats averages and the
+        timers' figures; ValueError for one that is not."""

@@ -10,6 +10,16 @@ upload or a copy of the storage is self-describing.
 
 REGISTRY_TASK = '__registry__'
 
+# Tasks the machinery writes: the registry, and the uploader's place
+# (cybertools_tracking.upload.state); a trackable of one of these names
+# would corrupt them (a Count without a watermark re-sends everything).
+RESERVED = {
+    REGISTRY_TASK: 'the registry of trackables',
+    '__submissions__': 'the count of successful uploads and their '
+                       'watermark',
+    '__upload__': 'the batch being uploaded',
+}
+
 TYPES = ('Statistic', 'State', 'Timer', 'Sequence')
 
 # Kinds whose rows mean the same (a count), so a name may move between them.

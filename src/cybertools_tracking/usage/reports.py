@@ -1,4 +1,5 @@
-"""Reports on a tracker's trackables: a summary, a CSV file, a text file.
+"""Reports on a tracker's trackables: a summary, the CSV table of
+``database_to_csv`` and the sectioned CSV report of ``to_file``.
 
 ``summarize`` works on a TrackingStorage alone (the command line uses it
 on a database nobody has open) or with a tracker's pending changes.
@@ -9,7 +10,6 @@ import numbers
 
 from cybertools_tracking.usage.rows import view
 from cybertools_tracking.usage.state import NO_STATE
-from cybertools_tracking.usage.timer import Timer
 
 CSV_COLUMNS = ('Name', 'Type', 'Value', 'Description')
 _TYPE_ORDER = {'State': 0, 'Statistic': 1, 'Timer': 2, 'Sequence': 3}
@@ -18,8 +18,9 @@ NO_STATE_TEXT = 'No State'
 
 def summarize(storage, entries, uuid=None, pendingFor=None):
     """One dict per trackable in entries ({name: registry entry}), by name:
-    name, type, value, rows, average (value / rows for numbers, else None),
-    description, checkpoints.
+    name, type, value (the state of a State, else the count), count (the
+    newest row's Count: a State's number of changes), rows, average
+    (value / rows for numbers, else None), description, checkpoints.
 
     uuid: only that user's tracks; None: every user's (the value is then
     the newest track's). pendingFor(name): ops not yet committed.
@@ -39,15 +40,16 @@ def summarize(storage, entries, uuid=None, pendingFor=None):
             count = len(storage.query(**criteria))
             newest = storage.query(limit=1, reverse=True, **criteria)
             last = newest[0].data if newest else None
+        changes = last.get('Count', 0) if last else 0
         if entry['type'] == 'State':
             value = last.get('State', NO_STATE) if last else NO_STATE
         else:
-            value = last.get('Count', 0) if last else 0
+            value = changes
         average = None
         if isinstance(value, numbers.Real) and count:
             average = value / count
         result.append({'name': name, 'type': entry['type'], 'value': value,
-                       'rows': count, 'average': average,
+                       'count': changes, 'rows': count, 'average': average,
                        'description': entry.get('description', ''),
                        'checkpoints': entry.get('checkpoints')})
     return result
@@ -104,51 +106,56 @@ def _checkPrecision(precision):
                          f"such as '%.2g' or '%.3f', not {precision!r}")
 
 
-def _table(headers, rows):
-    cells = [list(headers)] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
-             for row in cells]
-    lines.insert(1, '  '.join('-' * w for w in widths))
-    return lines
+# The original's to_file: a CSV file in four sections, each a title row,
+# a header row, one row per trackable and an empty row.
+SECTIONS = (
+    ('States', 'State',
+     ('Name', 'Description', 'State', 'Number of Changes')),
+    ('Statistics', 'Statistic', ('Name', 'Description', 'Total', 'Average')),
+    ('Timers', 'Timer',
+     ('Name', 'Description', 'Average Seconds', 'Total Seconds',
+      'Total Minutes', 'Total Hours', 'Total Days')),
+    ('Sequences', 'Sequence',
+     ('Name', 'Description', 'Sequence', 'Number of Completions')),
+)
 
 
-def writeText(summary, path, precision='%.2g'):
-    """Write the summary as text, in sections: States (Name, State,
-    Description), Statistics (Name, Count, Average, Description), Timers
-    (Name, Total Time, Average Time, Description) and Sequences (Name,
-    Count, Checkpoints, Description). precision formats averages."""
+def _sectionRow(s, precision):
+    kind = s['type']
+    if kind == 'State':
+        return (s['name'], s['description'], valueText(s['value']),
+                valueText(s['count']))
+    average = s['average'] or 0
+    if kind == 'Statistic':
+        return (s['name'], s['description'], valueText(s['value']),
+                precision % average)
+    if kind == 'Timer':
+        total = s['value']
+        return (s['name'], s['description'], precision % average,
+                precision % total, precision % (total / 60),
+                precision % (total / 3600), precision % (total / 86400))
+    return (s['name'], s['description'],
+            '-->'.join(str(c) for c in s['checkpoints'] or ()),
+            valueText(s['value']))
+
+
+def writeReport(summary, path, precision='%.2g'):
+    """Write the summary as the original's to_file did: CSV sections
+    States (Name, Description, State, Number of Changes), Statistics
+    (Name, Description, Total, Average), Timers (Name, Description,
+    Average Seconds, Total Seconds, Total Minutes, Total Hours, Total
+    Days) and Sequences (Name, Description, Sequence, Number of
+    Completions), trackables by name. precision formats averages and
+    the timers' figures."""
     _checkPrecision(precision)
-
-    def average(s):
-        return '' if s['average'] is None else precision % s['average']
-
     byType = {}
     for s in sortSummary(summary, 'name'):
         byType.setdefault(s['type'], []).append(s)
-    sections = [
-        ('States', ('Name', 'State', 'Description'),
-         [(s['name'], valueText(s['value']), s['description'])
-          for s in byType.get('State', ())]),
-        ('Statistics', ('Name', 'Count', 'Average', 'Description'),
-         [(s['name'], valueText(s['value']), average(s), s['description'])
-          for s in byType.get('Statistic', ())]),
-        ('Timers', ('Name', 'Total Time', 'Average Time', 'Description'),
-         [(s['name'], Timer.format_time(s['value']) or '0 seconds',
-           Timer.format_time(s['average'] or 0) or '0 seconds',
-           s['description'])
-          for s in byType.get('Timer', ())]),
-        ('Sequences', ('Name', 'Count', 'Checkpoints', 'Description'),
-         [(s['name'], valueText(s['value']),
-           ', '.join(str(c) for c in s['checkpoints'] or ()),
-           s['description'])
-          for s in byType.get('Sequence', ())]),
-    ]
-    lines = []
-    for title, headers, rows in sections:
-        lines.append(title)
-        lines.append('=' * len(title))
-        lines.extend(_table(headers, rows) if rows else ['(none)'])
-        lines.append('')
-    with open(path, 'w', encoding='utf-8') as f:
-        f.write('\n'.join(lines))
+    with open(path, 'w', newline='', encoding='utf-8') as f:
+        writer = csv.writer(f)
+        for title, kind, headers in SECTIONS:
+            writer.writerow((title,))
+            writer.writerow(headers)
+            for s in byType.get(kind, ()):
+                writer.writerow(_sectionRow(s, precision))
+            writer.writerow(())

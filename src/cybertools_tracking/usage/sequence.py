@@ -39,8 +39,6 @@ class Sequence(Trackable):
     def insert(self, checkpoint):
         self._check(checkpoint)
         tracker = self._tracker
-        if not tracker.enabled:
-            return self
         tracker._writer.admit()
         with tracker._lock:
             window = self._window
@@ -72,14 +70,13 @@ class Sequence(Trackable):
         return list(self._checkpoints)
 
     def get_checkpoints(self, checkpoint=None):
-        window = tuple(self._window)
+        # The original's get_checkpoints() returned a copy of the
+        # checkpoints (the window is ``sequence``); the README's
+        # get_checkpoints('C') "returns A, B, C", the ones up to C.
         if checkpoint is None:
-            return window
+            return list(self._checkpoints)
         self._check(checkpoint)
-        for index in range(len(window) - 1, -1, -1):
-            if window[index] == checkpoint:
-                return window[:index + 1]
-        return ()
+        return self._checkpoints[:self._checkpoints.index(checkpoint) + 1]
 
     def remove_checkpoint(self):
         with self._tracker._lock:

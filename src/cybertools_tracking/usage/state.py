@@ -67,8 +67,6 @@ class State(Trackable):
     def insert(self, value):
         text = str(value)
         tracker = self._tracker
-        if not tracker.enabled:
-            return self
         tracker._writer.admit()
         with tracker._lock:
             if text == self._state and not self.keep_redundant:

@@ -23,8 +23,6 @@ class Statistic(Trackable):
         if cls is not int and cls is not float:
             by = checkNumber(by)
         tracker = self._tracker
-        if not tracker.enabled:
-            return
         writer = tracker._writer
         writer.admit()
         with tracker._lock:

@@ -68,7 +68,9 @@ class Trackable:
         return self._tracker._numberOfRows(self)
 
     def get_first(self, n=1):
-        return self._tracker._rowsOf(self)[:max(n, 0)]
+        if n <= 0:
+            return []
+        return self._tracker._rowsOf(self, first=n)
 
     def get_last(self, n=1):
         if n <= 0:

@@ -123,6 +123,12 @@ class AnonymousUsageTracker(UploadMixin):
                 'give either filepath (the database file the tracker opens) '
                 'or storage (a TrackingStorage you opened), not '
                 + ('both' if filepath is not None else 'neither'))
+        hq = host is not None or api_key is not None
+        if hq:
+            # Bad HQ settings fail here, before anything is opened.
+            check = getattr(self, '_checkHQ', None)
+            if check is not None:
+                check(host, api_key)
         self.uuid = str(uuid)
         self.submit_interval_s = config.seconds(submit_interval_s,
                                                 'submit_interval_s')
@@ -161,8 +167,14 @@ class AnonymousUsageTracker(UploadMixin):
             with _openLock:
                 _openTrackers.add(self)
         self.run_id = self._writer.runId
-        if host is not None or api_key is not None:
-            self._setupHQ(host, api_key)
+        if hq:
+            try:
+                self._setupHQ(host, api_key)
+            except BaseException:
+                # Nothing may stay open (file lock, writer thread) when
+                # the constructor fails.
+                self.close()
+                raise
 
     def _setupHQ(self, host, api_key):
         setup = getattr(self, 'setup_hq', None)
@@ -179,7 +191,8 @@ class AnonymousUsageTracker(UploadMixin):
         arguments override the file. ConfigurationError (a ValueError)
         naming the file and key for a missing file, a missing filepath or
         a value of the wrong kind."""
-        return cls(uuid, **config.loadConfiguration(path, **kwargs))
+        return cls(uuid, **config.loadConfiguration(
+            path, checkHQ=getattr(cls, '_checkHQ', None), **kwargs))
 
     # declaring
 
@@ -194,10 +207,7 @@ class AnonymousUsageTracker(UploadMixin):
         state = self._declare(State, name, description, max_rows,
                               keep_redundant=keep_redundant)
         if state.state is NO_STATE and initial_state is not NO_STATE:
-            if self.enabled:
-                state.insert(initial_state)
-            else:
-                state._state = str(initial_state)
+            state.insert(initial_state)
 
     def track_sequence(self, name, checkpoints, description='',
                        max_rows=None):
@@ -252,9 +262,9 @@ class AnonymousUsageTracker(UploadMixin):
     def _checkName(name):
         if not isinstance(name, str) or not name.strip():
             raise TableNameError(name)
-        if name == registry.REGISTRY_TASK:
+        if name in registry.RESERVED:
             raise TableNameError(name, reason=(
-                f'{name!r} is reserved for the registry of trackables; '
+                f'{name!r} is reserved for {registry.RESERVED[name]}; '
                 f'choose another name'))
 
     def _checkMaxRows(self, max_rows):
@@ -327,15 +337,24 @@ class AnonymousUsageTracker(UploadMixin):
                 for name, t in sorted(self._trackables.items())
                 if not registry.isInternal(name)}
 
+    # As in the original, enabled is the permission to upload: local
+    # statistics keep working while disabled.
+
     def enable(self):
         self.enabled = True
+        return 'Uploading of statistics has been enabled'
 
     def disable(self):
         self.enabled = False
+        return 'Uploading of statistics has been disabled'
 
     # rows, read through the writer (stored tracks + pending changes)
 
-    def _storedRows(self, storage, name, last=None):
+    def _storedRows(self, storage, name, last=None, first=None):
+        if first is not None:
+            tracks = storage.query(taskId=name, userName=self.uuid,
+                                   limit=first)
+            return [(t.data, t.timeStamp) for t in tracks]
         if last is None:
             tracks = storage.query(taskId=name, userName=self.uuid)
             return [(t.data, t.timeStamp) for t in tracks]
@@ -351,7 +370,8 @@ class AnonymousUsageTracker(UploadMixin):
             rows = self._storedRows(storage, name, last=1)
         return rows[-1] if rows else None
 
-    def _rowsOf(self, trackable, last=None):
+    def _rowsOf(self, trackable, last=None, first=None):
+        # Without pending changes only the rows asked for are loaded.
         name = trackable.name
         writer = self._writer
         with writer.reading() as storage:
@@ -361,8 +381,10 @@ class AnonymousUsageTracker(UploadMixin):
                             trackable.max_rows)
                 if last is not None:
                     rows = rows[-last:]
+                if first is not None:
+                    rows = rows[:first]
             else:
-                rows = self._storedRows(storage, name, last)
+                rows = self._storedRows(storage, name, last, first)
             return [trackable._row(data, ts) for data, ts in rows]
 
     def _numberOfRows(self, trackable):
@@ -407,7 +429,7 @@ class AnonymousUsageTracker(UploadMixin):
         reports.writeCSV(self.summary(), path, orderby)
 
     def to_file(self, path, precision='%.2g'):
-        reports.writeText(self.summary(), path, precision)
+        reports.writeReport(self.summary(), path, precision)
 
     # the end
 
