@@ -775,7 +775,8 @@ def test_check_finds_planted_inconsistencies(db):
     assert 'track count says 3, storage holds 2' in report
     assert 'index holds track 3' in report
     assert 'last-track table misses' in planted(
-        lambda: storage._lastTracks.remove(('t', 1, 'u1', T0, 1)))
+        lambda: storage._lastTracks.remove(
+            storage._lastKey(1, storage['0000001'])))
     assert "task-user table for 't'" in planted(
         lambda: storage.taskUsers['t'].insert('ghost'))
     assert 'run 1 ends' in planted(

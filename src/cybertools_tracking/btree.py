@@ -10,8 +10,10 @@ layout below is what lets many writers share it without conflicts:
   written after it is created, so concurrent savers only touch BTree
   buckets whose conflicts resolve;
 * a run's ``end`` resolves concurrent changes to the latest;
-* a sorted set of ``(taskId, runId, userName, timeStamp, number)`` keys
-  answers ``getLastUserTrack`` and ``getUserTracks`` in a few lookups.
+* a sorted set of ``(userName, runId, taskId, timeStamp, number)`` keys
+  (one str each, see ``trackkeys``) answers ``getLastUserTrack``,
+  ``getUserTracks`` and a query for one task and one user in a few
+  lookups.
 """
 
 import math
@@ -25,7 +27,7 @@ from persistent import Persistent
 from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
-from cybertools_tracking import tracknumbers
+from cybertools_tracking import trackkeys, tracknumbers
 from cybertools_tracking.index import FieldIndex
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
 from cybertools_tracking.results import TrackList
@@ -84,6 +86,28 @@ class Track(Persistent):
         return '<%s %s: %s>' % (
             self.typeName, [md[a] for a in self.metadata_attributes],
             self.data)
+
+    # The stored state is a tuple of values, not the attribute dict: over
+    # millions of tracks the attribute names cost a third of the pickling
+    # and unpickling. Attributes a subclass adds follow in a dict; a dict
+    # state (as persistent writes it) still loads.
+    _stateAttributes = ('taskId', 'runId', 'userName', 'timeStamp', 'data',
+                        '__name__', '__parent__')
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        values = tuple([state.pop(name, None)
+                        for name in self._stateAttributes])
+        return (values, state) if state else (values,)
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple) and len(state) in (1, 2) \
+                and isinstance(state[0], tuple):
+            values = dict(zip(self._stateAttributes, state[0]))
+            if len(state) == 2:
+                values.update(state[1])
+            state = values
+        super().__setstate__(state)
 
 
 @implementer(IRun)
@@ -165,6 +189,18 @@ def _numFromId(trackId):
     return None
 
 
+class TrackTree(LOBTree):
+    """Track number -> track.
+
+    Concurrent writers all append here; every bucket split changes the
+    parent node and makes the writers that went through it conflict.
+    Buckets twice the default size halve that; bigger ones would make
+    reading one track cold (its bucket and a ghost of each neighbour)
+    dearer.
+    """
+    max_leaf_size = 120
+
+
 @implementer(ITrackingStorage)
 class TrackingStorage(Persistent):
     """See ITrackingStorage."""
@@ -174,13 +210,13 @@ class TrackingStorage(Persistent):
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
             self.trackFactory = trackFactory
-        self._tracks = LOBTree()
+        self._tracks = TrackTree()
         self._count = Length()
         self._numbers = tracknumbers.NumberAllocator()
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
         self.taskUsers = OOBTree()
-        self._lastTracks = OOTreeSet()
+        self._lastTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
         for attr in self.trackFactory.index_attributes:
             self.indexes[attr] = FieldIndex(attr)
@@ -311,7 +347,10 @@ class TrackingStorage(Persistent):
         num = tracknumbers.nextNumber(self._numbers, self._cursor())
         trackId = self.idFromNum(num)
         track.__name__, track.__parent__ = trackId, self
-        self._tracks[num] = track
+        if not self._tracks.insert(num, track):
+            # Never overwrite: that would lose a committed track silently.
+            raise RuntimeError(f'track number {num} was handed out twice; '
+                               f'the number allocator is broken')
         self._count.change(1)
         self._indexTrack(num, track)
         self._moveRunEnd(runId, track.timeStamp)
@@ -366,7 +405,7 @@ class TrackingStorage(Persistent):
         for attr in self.indexes.keys():
             indexes[attr] = FieldIndex(attr)
         self.indexes = indexes
-        self._lastTracks = OOTreeSet()
+        self._lastTracks = trackkeys.KeyTable()
         self.taskUsers = OOBTree()
         count = 0
         for num, track in self._tracks.items():
@@ -419,12 +458,7 @@ class TrackingStorage(Persistent):
                 index.checkValue(value)
 
     def _dropTaskUser(self, taskId, userName):
-        if 'taskId' in self.indexes and 'userName' in self.indexes:
-            if self._anyTrack(taskId=taskId, userName=userName):
-                return
-        elif any(key[2] == userName for key in self._lastTracks.keys(
-                (taskId,), (taskId, math.inf))):
-            # A track factory without those indexes: scan the task's keys.
+        if self._taskUserNums(taskId, userName, first=True):
             return
         users = self.taskUsers.get(taskId)
         if users is not None and userName in users:
@@ -442,8 +476,8 @@ class TrackingStorage(Persistent):
 
     @staticmethod
     def _lastKey(num, track):
-        return (track.taskId, track.runId, track.userName, track.timeStamp,
-                num)
+        return trackkeys.makeKey(track.userName, track.runId, track.taskId,
+                                 track.timeStamp, num)
 
     def _numOf(self, track):
         num = _numFromId(getattr(track, '__name__', None))
@@ -477,7 +511,8 @@ class TrackingStorage(Persistent):
         return TrackList(self._tracks, nums, limit, bool(reverse))
 
     def _select(self, criteria):
-        """The sorted track numbers (a BTree keys view) matching criteria."""
+        """The sorted track numbers (a tree set, or the track tree itself
+        when there are no criteria) matching criteria."""
         valid = self.indexAttributes + TIME_CRITERIA
         unknown = [name for name in criteria if name not in valid]
         if unknown:
@@ -485,8 +520,15 @@ class TrackingStorage(Persistent):
                 f'unknown query criteria: {", ".join(sorted(unknown))}; '
                 f'valid are: {", ".join(valid + RESULT_OPTIONS)}')
         sets = []
+        pair = self._taskUserPair(criteria)
+        if pair:
+            # One task and one user: the user-track table has them in a few
+            # ranges; intersecting the two indexes would read all of a
+            # popular task's numbers.
+            sets.append(LLTreeSet(self._taskUserNums(*pair)))
         for name, value in criteria.items():
-            if name in TIME_CRITERIA or value is None:
+            if name in TIME_CRITERIA or value is None \
+                    or (pair and name in ('taskId', 'userName')):
                 continue
             sets.append(self._lookup(self.indexes[name], value))
         timeRange = self._timeRange(criteria)
@@ -495,7 +537,7 @@ class TrackingStorage(Persistent):
                 raise ValueError('time criteria need a timeStamp index')
             sets.append(self.indexes['timeStamp'].lookupRange(*timeRange))
         if not sets:
-            return self._tracks.keys()
+            return self._tracks
         result = sets[0]
         for other in sets[1:]:
             if not result:
@@ -503,7 +545,19 @@ class TrackingStorage(Persistent):
             result = intersection(result, other)
         if not isinstance(result, LLTreeSet):
             result = LLTreeSet(result)
-        return result.keys()
+        return result
+
+    def _taskUserPair(self, criteria):
+        """(taskId, userName) when the criteria name one of each, plainly
+        (no list, no prefix), as the track's own attributes; else None."""
+        taskId, userName = criteria.get('taskId'), criteria.get('userName')
+        metadata = self.trackFactory.metadata_attributes
+        if isinstance(taskId, str) and isinstance(userName, str) \
+                and taskId and userName \
+                and not taskId.endswith('*') and not userName.endswith('*') \
+                and 'taskId' in metadata and 'userName' in metadata:
+            return taskId, userName
+        return None
 
     @staticmethod
     def _lookup(index, value):
@@ -540,26 +594,42 @@ class TrackingStorage(Persistent):
         return low, high
 
     def getUserTracks(self, taskId, runId, userName):
-        return [self._tracks[num]
-                for num in sorted(key[4] for key in
-                                  self._userKeys(taskId, runId, userName))]
+        start = self._userPrefix(taskId, runId, userName)
+        if start is None:
+            return []
+        return [self._tracks[num] for num in sorted(
+            trackkeys.numOf(key)
+            for key in trackkeys.keysWith(self._lastTracks, start))]
 
     def getLastUserTrack(self, taskId, runId, userName):
-        keys = self._userKeys(taskId, runId, userName)
-        if not keys:
+        start = self._userPrefix(taskId, runId, userName)
+        if start is None:
             return None
-        return self._tracks[keys[-1][4]]
+        # Keys sort by time, then number: the greatest is the newest.
+        key = trackkeys.lastWith(self._lastTracks, start)
+        return None if key is None else self._tracks[trackkeys.numOf(key)]
 
-    def _userKeys(self, taskId, runId, userName):
+    def _userPrefix(self, taskId, runId, userName):
         _checkName('taskId', taskId)
         _checkName('userName', userName)
         runId = _checkRunId(runId)
         if not runId:
             runId = self.currentRuns.get(taskId)
             if not runId:
-                return ()
-        prefix = (taskId, runId, userName)
-        return self._lastTracks.keys(prefix, prefix + (math.inf,))
+                return None
+        return trackkeys.prefix(userName, runId, taskId)
+
+    def _taskUserNums(self, taskId, userName, first=False):
+        """The numbers of the user's tracks for the task (unsorted), from
+        one range of the user-track table per run of the user; with first,
+        stop at the first run that has any."""
+        table, nums = self._lastTracks, []
+        for runId in trackkeys.runsOf(table, userName):
+            nums.extend(trackkeys.numOf(key) for key in trackkeys.keysWith(
+                table, trackkeys.prefix(userName, runId, taskId)))
+            if first and nums:
+                break
+        return nums
 
     def getUserNames(self, taskId):
         return list(self.taskUsers.get(taskId, ()))
@@ -610,10 +680,12 @@ class TrackingStorage(Persistent):
         for attr, index in self.indexes.items():
             problems.extend(index.check(expected[attr]))
         stored = set(self._lastTracks.keys())
-        for key in sorted(lastKeys - stored, key=repr):
-            problems.append(f'last-track table misses {key!r}')
-        for key in sorted(stored - lastKeys, key=repr):
-            problems.append(f'last-track table holds stale {key!r}')
+        for key in sorted(lastKeys - stored):
+            problems.append(f'last-track table misses '
+                            f'{trackkeys.split(key)!r}')
+        for key in sorted(stored - lastKeys):
+            problems.append(f'last-track table holds stale '
+                            f'{trackkeys.split(key)!r}')
         storedUsers = {task: set(users)
                        for task, users in self.taskUsers.items()}
         if storedUsers != taskUsers:

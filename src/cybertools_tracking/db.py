@@ -19,6 +19,12 @@ from cybertools_tracking.btree import TrackingStorage
 
 DEFAULT_KEY = 'tracking'
 DEFAULT_ATTEMPTS = 5
+# Objects each connection keeps in memory (ZODB's own default is 400).
+# A lookup walks a few BTree nodes and buckets before it reaches a track;
+# with 400 they are read from the file again on nearly every call, and a
+# batch of saves re-reads the buckets it appends to. zodburi URIs bring
+# their own default (10,000) unless they say cache_size=.
+DEFAULT_CACHE_SIZE = 50_000
 
 
 class DatabaseError(Exception):
@@ -38,9 +44,12 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     which needs the ``zeo`` extra. With create false (or read_only) a
     missing file, also one named by a ``file://`` URI, is a DatabaseError
     instead of a new file. read_only opens files and ZEO servers read-only.
-    dbOptions go to ``ZODB.DB``. Every failure is a DatabaseError whose
-    message names the database and says what to do.
+    dbOptions go to ``ZODB.DB`` (cache_size defaults to
+    DEFAULT_CACHE_SIZE for files and memory://). Every failure is a
+    DatabaseError whose message names the database and says what to do.
     """
+    if not isURI(spec):
+        dbOptions.setdefault('cache_size', DEFAULT_CACHE_SIZE)
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     if not isinstance(spec, str) or not spec:

@@ -1,9 +1,10 @@
 """A field index over track numbers, after zope.index's FieldIndex.
 
-A forward BTree maps each value to the set of track numbers having it, a
-reverse BTree maps each track number to its value, and a ``Length`` counts
-the indexed tracks (its conflicts resolve by adding). Track numbers are
-64-bit, so the index keeps working past 2**31 tracks.
+A forward BTree maps each value to the set of track numbers having it (or,
+while there is one, to that number itself), a reverse BTree maps each
+track number to its value, and a ``Length`` counts the indexed tracks (its
+conflicts resolve by adding). Track numbers are 64-bit, so the index keeps
+working past 2**31 tracks.
 """
 
 import datetime
@@ -17,6 +18,36 @@ from persistent import Persistent
 
 _missing = object()
 
+
+# Writers append numbers at the end of these trees. A bucket split changes
+# the parent node and makes each concurrent writer that went through it
+# conflict: bigger buckets split less often. A batch that appends many
+# numbers to one tree costs the same; a batch that adds a few to each of
+# many sets rewrites each one's last bucket, so those grow less.
+
+class NumberSet(LLTreeSet):
+    """The track numbers indexed under one value."""
+    max_leaf_size = 250
+
+
+class ReverseMap(LOBTree):
+    """Track number -> indexed value."""
+    max_leaf_size = 120
+
+
+class ValueTree(OOBTree):
+    """Indexed value -> its track number(s). New time stamps arrive at the
+    end; a range query reads a bucket per 60 to 120 values, not 15 to 30."""
+    max_leaf_size = 120
+
+
+# Indexes whose values are mostly unique: most time stamps (whole seconds)
+# have one track. Such an index keeps a lone track number in place of a
+# set, which saves writing an object per track and reading one per value in
+# a range query. Other indexes (task, user, run) always use sets: their
+# values recur, and two writers adding to a set merge, while two writers
+# turning the same lone number into a set conflict.
+SPARSE_INDEXES = frozenset({'timeStamp'})
 
 KEY_TYPES = (str, bytes, int, float, decimal.Decimal, datetime.date,
              datetime.time, datetime.timedelta)
@@ -41,10 +72,13 @@ def _checkKeyType(name, value, whole):
 class FieldIndex(Persistent):
     """Values of one attribute, indexed for equality, range and prefix."""
 
-    def __init__(self, name):
+    sparse = False
+
+    def __init__(self, name, sparse=None):
         self.name = name
-        self._fwd = OOBTree()
-        self._rev = LOBTree()
+        self.sparse = name in SPARSE_INDEXES if sparse is None else sparse
+        self._fwd = ValueTree()
+        self._rev = ReverseMap()
         self._num = Length()
 
     def __len__(self):
@@ -66,11 +100,13 @@ class FieldIndex(Persistent):
         if not fwd:
             return
         try:
+            # The comparisons an insert makes along its path through the
+            # tree; a value already indexed passed the rest when it came.
+            if value in fwd:
+                return
             for key in (fwd.minKey(), fwd.maxKey()):
                 value < key
                 key < value
-            # The comparisons an insert makes along its path through the tree.
-            value in fwd
         except TypeError:
             key = fwd.minKey()
             raise TypeError(
@@ -89,10 +125,18 @@ class FieldIndex(Persistent):
             self._remove(num, old)
         if value is None:
             return
-        ids = self._fwd.get(value)
+        fwd = self._fwd
+        ids = fwd.get(value)
         if ids is None:
-            ids = self._fwd[value] = LLTreeSet()
-        ids.insert(num)
+            if self.sparse:
+                fwd[value] = num
+            else:
+                fwd[value] = NumberSet((num,))
+        elif isinstance(ids, int):
+            if ids != num:
+                fwd[value] = NumberSet((ids, num))
+        else:
+            ids.insert(num)
         self._rev[num] = value
         self._num.change(1)
 
@@ -106,10 +150,15 @@ class FieldIndex(Persistent):
         del self._rev[num]
         self._num.change(-1)
         ids = self._fwd.get(old)
-        if ids is not None:
-            ids.remove(num)
-            if not ids:
+        if ids is None:
+            return
+        if isinstance(ids, int):
+            if ids == num:
                 del self._fwd[old]
+            return
+        ids.remove(num)
+        if not ids:
+            del self._fwd[old]
 
     def valueOf(self, num, default=None):
         return self._rev.get(num, default)
@@ -124,7 +173,9 @@ class FieldIndex(Persistent):
             ids = self._fwd.get(value)
         except TypeError:
             raise TypeError(self._typeMessage(value)) from None
-        return ids if ids is not None else LLTreeSet()
+        if ids is None:
+            return LLTreeSet()
+        return LLTreeSet((ids,)) if isinstance(ids, int) else ids
 
     def lookupRange(self, low=None, high=None):
         """Track numbers whose value v satisfies low <= v <= high; None
@@ -177,7 +228,7 @@ class FieldIndex(Persistent):
                                 f'has no such value or does not exist')
         fwdCount = 0
         for value, ids in self._fwd.items():
-            for num in ids:
+            for num in ((ids,) if isinstance(ids, int) else ids):
                 fwdCount += 1
                 if rev.get(num, _missing) != value:
                     problems.append(f'{name}: forward entry {value!r} -> '

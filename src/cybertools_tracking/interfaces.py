@@ -210,8 +210,11 @@ class ITrackingStorage(Interface):
 
         An unknown criterion is a ValueError naming the valid ones. The
         result is a lazy sequence: tracks are loaded as they are read, so
-        ``query(..., limit=10, reverse=True)`` costs ten tracks however many
-        match. It compares equal to the list of the same tracks.
+        ``query(..., limit=10, reverse=True)`` loads ten tracks however many
+        match (their numbers come from the indexes, many to a bucket; with
+        no criterion only the ten numbers are read), and
+        ``result[:10]``, ``result[0]`` and ``bool(result)`` read no more
+        than they need. It compares equal to the list of the same tracks.
         """
 
     def getUserTracks(taskId, runId, userName):

@@ -28,12 +28,13 @@ class TrackList(Sequence):
             if self._reverse:
                 if limit is None:
                     nums = list(source)
+                    nums.reverse()
+                elif hasattr(source, 'maxKey'):
+                    nums = _highest(source, limit)
                 else:
-                    size = len(source)
-                    # Slicing from the end of a BTree's keys is cheap;
-                    # walking to the end is not.
-                    nums = list(source[max(size - limit, 0):size])
-                nums.reverse()
+                    # len() and negative indexes walk every bucket.
+                    nums = list(source)[-limit:] if limit else []
+                    nums.reverse()
             else:
                 nums = list(islice(iter(source), limit))
             self._nums = nums
@@ -45,9 +46,34 @@ class TrackList(Sequence):
         return len(self.nums)
 
     def __getitem__(self, index):
+        nums = self._fromStart(index)
+        if nums is None:
+            nums = self.nums[index]
         if isinstance(index, slice):
-            return [self._tracks[num] for num in self.nums[index]]
-        return self._tracks[self.nums[index]]
+            return [self._tracks[num] for num in nums]
+        return self._tracks[nums]
+
+    def _fromStart(self, index):
+        """The number(s) at index, read from the start of the numbers
+        without gathering them all (result[:10], result[0]); None when
+        that is not possible (reverse order, negative positions)."""
+        if self._nums is not None or self._reverse:
+            return None
+        limit = self._limit
+        if isinstance(index, slice):
+            start, stop, step = index.start or 0, index.stop, index.step or 1
+            if start < 0 or stop is None or stop < 0 or step < 1:
+                return None
+            if limit is not None:
+                stop = min(stop, limit)
+            return list(islice(iter(self._source), start, stop, step))
+        if not isinstance(index, int) or index < 0:
+            return None
+        if limit is not None and index >= limit:
+            raise IndexError('track list index out of range')
+        for num in islice(iter(self._source), index, None):
+            return num
+        raise IndexError('track list index out of range')
 
     def __iter__(self):
         tracks = self._tracks
@@ -62,7 +88,25 @@ class TrackList(Sequence):
         return NotImplemented
 
     def __bool__(self):
-        return len(self) > 0
+        if self._nums is not None:
+            return bool(self._nums)
+        # A BTree knows it is empty without counting its buckets.
+        return self._limit != 0 and bool(self._source)
 
     def __repr__(self):
         return repr(list(self))
+
+
+def _highest(source, limit):
+    """The limit highest numbers of source (a BTree or tree set), highest
+    first: one descent from the root each, however big source is (its len
+    and negative indexes would read every bucket)."""
+    nums = []
+    try:
+        num = source.maxKey()
+        while len(nums) < limit:
+            nums.append(num)
+            num = source.maxKey(num - 1)
+    except ValueError:          # nothing (lower) left
+        pass
+    return nums

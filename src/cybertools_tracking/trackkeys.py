@@ -1,0 +1,123 @@
+"""Keys of the user-track table: (userName, runId, taskId, timeStamp,
+number) as one order-preserving str.
+
+TrackingStorage keeps one sorted set with a key per track. It answers
+``getLastUserTrack`` (the greatest key under a (user, run, task) prefix),
+``getUserTracks`` and a query for one task and one user (one range per run
+of the user) in a few bucket reads, however many tracks there are.
+
+Why this order: a writer saves the tracks of one user in one run (a
+tracker session, an upload), so a batch of saves lands in a few adjacent
+buckets at the end of that user's range, not in one bucket per task all
+over the table; a commit of 1,000 tracks rewrites tens of buckets, not
+hundreds.
+
+Why a str and not a tuple: ZODB pickles through a Python hook called for
+every object, and unpickles every object, so a bucket of 30 five-tuples
+costs 180 of each and a BTree node of 250 keys 1,500; one str per key
+costs one.
+
+The encoding keeps the tuple order: a str field is escaped (``\\x00``
+becomes ``\\x00\\x02``), an int field is 16 hex digits (time stamps offset
+by 2**63, so negative ones sort first), and every field but the last two
+ends with ``\\x00\\x01``, which sorts before any character that can follow
+in a longer name or a hex digit.
+"""
+
+from BTrees.OOBTree import OOTreeSet
+
+SEP = '\x00\x01'
+_ESC = '\x00\x02'
+_OFFSET = 2 ** 63
+
+
+def _name(value):
+    return value.replace('\x00', _ESC) if '\x00' in value else value
+
+
+def _int(value, offset=0):
+    value += offset
+    if not 0 <= value < 2 ** 64:
+        raise ValueError(f'{value - offset} is out of range for a track key '
+                         f'(64-bit)')
+    return f'{value:016x}'
+
+
+def makeKey(userName, runId, taskId, timeStamp, num):
+    """The key of one track."""
+    return (f'{_name(userName)}{SEP}{_int(runId)}{SEP}{_name(taskId)}{SEP}'
+            f'{_int(timeStamp, _OFFSET)}{_int(num)}')
+
+
+def prefix(userName, runId=None, taskId=None):
+    """The common start of the keys of a user, a user's run, or a user's
+    tracks for one task in one run."""
+    text = _name(userName) + SEP
+    if runId is None:
+        return text
+    text += _int(runId) + SEP
+    if taskId is None:
+        return text
+    return text + _name(taskId) + SEP
+
+
+def _upper(start):
+    # Every prefix ends with a separator; the keys under it continue with a
+    # name or hex digits, all below the separator's successor.
+    return start[:-1] + '\x02'
+
+
+def keysWith(table, start):
+    """The keys of table (a sorted set of str) starting with start."""
+    return table.keys(start, _upper(start), excludemax=True)
+
+
+def lastWith(table, start):
+    """The greatest key of table starting with start, or None."""
+    try:
+        key = table.maxKey(_upper(start))
+    except ValueError:          # no key at or below the bound
+        return None
+    return key if key.startswith(start) else None
+
+
+def runsOf(table, userName):
+    """The run ids the user has tracks in, ascending: one lookup per run,
+    jumping over the run's keys."""
+    start = prefix(userName)
+    bound = _upper(start)
+    low = start
+    while True:
+        try:
+            key = table.minKey(low)
+        except ValueError:      # no key at or above low
+            return
+        if key >= bound:
+            return
+        runId = int(key[len(start):len(start) + 16], 16)
+        yield runId
+        low = _upper(prefix(userName, runId))
+
+
+def numOf(key):
+    """The track number a key ends with."""
+    return int(key[-16:], 16)
+
+
+def split(key):
+    """(userName, runId, taskId, timeStamp, number) of a key."""
+    userName, runId, taskId, numbers = key.split(SEP)
+    return (userName.replace(_ESC, '\x00'), int(runId, 16),
+            taskId.replace(_ESC, '\x00'),
+            int(numbers[:16], 16) - _OFFSET, int(numbers[16:], 16))
+
+
+class KeyTable(OOTreeSet):
+    """The sorted set of keys.
+
+    Writers insert at the end of a (user, run, task) range; a bucket split
+    changes the parent node and makes the concurrent writers that went
+    through it conflict. Buckets four times the default size split four
+    times less often.
+    """
+    max_leaf_size = 120

@@ -1,0 +1,117 @@
+"""``cybertools-tracking check [--repair]`` and ``pack``, run for real as
+``python -m cybertools_tracking`` in a subprocess."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cybertools_tracking.db import Session
+
+
+def run(*args):
+    return subprocess.run(
+        [sys.executable, '-m', 'cybertools_tracking', *args],
+        capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def dbPath(tmp_path):
+    path = str(tmp_path / 'tracking.fs')
+    with Session(path) as session:
+        def fill(storage):
+            for i in range(30):
+                storage.saveUserTrack(f'task{i % 3}', 0, f'user{i % 4}',
+                                      {'i': i})
+        session.run(fill)
+    return path
+
+
+def damage(path):
+    """Take one track out of the userName index and invent a task user."""
+    with Session(path) as session:
+        def harm(storage):
+            storage.indexes['userName'].unindex(5)
+            storage.taskUsers['task0'].insert('ghost')
+        session.run(harm)
+
+
+def test_check_of_a_sound_database_says_so(dbPath):
+    result = run('check', '--db', dbPath)
+    assert result.returncode == 0, result.stderr
+    assert '30 tracks' in result.stdout and 'agree' in result.stdout
+
+
+def test_check_prints_differences_and_exits_1(dbPath):
+    damage(dbPath)
+    result = run('check', '--db', dbPath)
+    assert result.returncode == 1
+    assert 'userName: track 5 missing from index' in result.stdout
+    assert "task-user table for 'task0'" in result.stdout
+    assert '--repair' in result.stderr
+    # Checking changed nothing.
+    assert run('check', '--db', dbPath).returncode == 1
+
+
+def test_repair_reindexes_and_commits(dbPath):
+    damage(dbPath)
+    result = run('check', '--db', dbPath, '--repair')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'repaired 2 difference(s)' in result.stdout
+    again = run('check', '--db', dbPath)
+    assert again.returncode == 0, again.stdout
+    with Session(dbPath, create=False) as session:
+        assert len(session.storage.query(userName='user1')) == 8
+
+
+def test_repair_reports_what_reindexing_cannot_fix(dbPath):
+    with Session(dbPath) as session:
+        session.run(lambda storage: setattr(storage['0000001'], 'runId', 99))
+    result = run('check', '--db', dbPath, '--repair')
+    assert result.returncode == 1
+    assert 'after repair: track 1 names unknown run 99' in result.stdout
+
+
+def test_pack_shrinks_the_file_and_keeps_the_tracks(dbPath):
+    with Session(dbPath) as session:
+        for n in range(40):     # history: the same track changed often
+            session.run(lambda storage: storage.updateTrack(
+                storage['0000001'], {'n': n, 'pad': 'x' * 500}))
+    before = os.path.getsize(dbPath)
+    result = run('pack', '--db', dbPath)
+    assert result.returncode == 0, result.stderr
+    after = os.path.getsize(dbPath)
+    assert after < before / 2
+    assert f'{before:,} -> {after:,} bytes' in result.stdout
+    assert os.path.exists(dbPath + '.old')
+    with Session(dbPath, create=False) as session:
+        assert len(session.storage) == 30
+        assert session.storage['0000001'].data['n'] == 39
+        assert session.storage.check() == []
+
+
+def test_pack_keeps_recent_history_with_days(dbPath):
+    with Session(dbPath) as session:
+        for n in range(20):
+            session.run(lambda storage: storage.updateTrack(
+                storage['0000002'], {'n': n, 'pad': 'y' * 500}))
+    before = os.path.getsize(dbPath)
+    result = run('pack', '--db', dbPath, '--days', '1')
+    assert result.returncode == 0, result.stderr
+    assert 'history of the last 1 day(s)' in result.stdout
+    # Everything happened within the last day: nothing could go.
+    assert os.path.getsize(dbPath) >= before * 0.9
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    missing = str(tmp_path / 'missing.fs')
+    for command in ('check', 'pack'):
+        result = run(command, '--db', missing)
+        assert result.returncode == 2
+        assert 'no such database file' in result.stderr
+        assert 'Traceback' not in result.stderr
+        assert not os.path.exists(missing)
+    result = run('pack', '--db', missing, '--days', 'soon')
+    assert result.returncode == 2
+    assert "'soon' is not a number of days >= 0" in result.stderr
