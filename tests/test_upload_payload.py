@@ -11,8 +11,7 @@ from cybertools_tracking.upload import (
     SUBMISSIONS_TASK, TRACKS_KEY, UPLOAD_PATH, Uploader)
 from cybertools_tracking.upload.interfaces import IHQClient, IUploader
 from cybertools_tracking.usage import AnonymousUsageTracker
-from upload_fixtures import (  # noqa: F401 (fixtures)
-    UUID, hq, open_tracker, stored_place)
+from upload_fixtures import UUID, stored_place
 
 
 def rpg(tracker):

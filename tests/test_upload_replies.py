@@ -12,8 +12,7 @@ import pytest
 
 from cybertools_tracking.upload import BACKOFF_BASE_S, BACKOFF_MAX_S
 from hq_standin import CUT_SHORT, GARBAGE, Hang, Respond
-from upload_fixtures import (  # noqa: F401 (fixtures)
-    dead_url, hq, open_tracker, stored_place)
+from upload_fixtures import stored_place
 
 
 def clicks(tracker, n):

@@ -10,7 +10,6 @@ from cybertools_tracking.upload.interfaces import IReply, ITransport
 from cybertools_tracking.upload.transport import (
     HTTPTransport, Reply, TransportError, uploadURL)
 from hq_standin import CUT_SHORT, GARBAGE, Hang, Raw, Respond
-from upload_fixtures import dead_url, hq  # noqa: F401 (fixtures)
 
 HEADERS = {'Content-Type': 'application/json', 'Idempotency-Key': 'k1'}
 

@@ -7,7 +7,6 @@ import warnings
 import pytest
 
 from hq_standin import Hang
-from upload_fixtures import hq, open_tracker  # noqa: F401 (fixtures)
 
 WATCHER = 'cybertools_tracking upload watcher'
 

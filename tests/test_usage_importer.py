@@ -13,7 +13,6 @@ from cybertools_tracking.cli import main
 from cybertools_tracking.usage import (
     NO_STATE, AnonymousUsageTracker, ImportFormatError)
 from cybertools_tracking.usage.importer import importAnonymousUsage
-from upload_fixtures import hq  # noqa: F401 (fixture)
 
 UUID = '6f1c2d4e-aaaa-bbbb-cccc-000000000001'
 

@@ -1,5 +1,5 @@
-"""Fixtures for the uploader tests (imported by tests/test_upload_*.py):
-the HQ stand-in and a port nobody listens on."""
+"""Fixtures for the uploader tests (registered by tests/conftest.py) and
+helpers they import: the HQ stand-in, a port nobody listens on, trackers."""
 
 import socket
 

@@ -22,15 +22,21 @@ def addDbArgument(parser, default=None):
 
 
 @contextlib.contextmanager
-def openSession(args, write=False):
-    """A Session on args.db; a missing file or bad URI is a CommandError
-    and no file is created (unless write is true)."""
+def openSession(args, write=False, create=None):
+    """A Session on args.db; a missing file or bad URI is a CommandError.
+
+    write: open for writing (reads open read-only, so they work while a
+    tracker holds the file). create: make the file and the storage when
+    missing (default: the same as write); repairing or packing writes but
+    never creates.
+    """
+    if create is None:
+        create = write
     spec = args.db
-    if not isURI(spec) and not write and not os.path.exists(spec):
+    if not isURI(spec) and not create and not os.path.exists(spec):
         raise CommandError(f'{spec}: no such database file')
     try:
-        # Reads open read-only, so they work while a tracker holds the file.
-        session = Session(spec, key=args.key, create=write,
+        session = Session(spec, key=args.key, create=create,
                           read_only=not write and not isURI(spec))
     except DatabaseError as exc:
         raise CommandError(str(exc)) from None

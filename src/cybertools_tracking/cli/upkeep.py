@@ -8,13 +8,12 @@ FileStorage (or a ZEO server's storage) keeps of every change.
 """
 
 import argparse
-import contextlib
 import os
 import sys
 
 from cybertools_tracking.cli.common import (
     CommandError, addDbArgument, openSession)
-from cybertools_tracking.db import DatabaseError, Session, isURI
+from cybertools_tracking.db import isURI
 from cybertools_tracking.db import pack as packDB
 
 
@@ -56,24 +55,10 @@ def _days(text):
     return days
 
 
-@contextlib.contextmanager
 def openForWriting(args):
     """A writable Session on an existing database and storage: repairing
     or packing never creates either."""
-    spec = args.db
-    if not isURI(spec) and not os.path.exists(spec):
-        raise CommandError(f'{spec}: no such database file')
-    try:
-        session = Session(spec, key=args.key, create=False)
-    except DatabaseError as exc:
-        raise CommandError(str(exc)) from None
-    except KeyError:
-        raise CommandError(f'{spec}: holds no tracking storage under root '
-                           f'key {args.key!r}') from None
-    try:
-        yield session
-    finally:
-        session.close()
+    return openSession(args, write=True, create=False)
 
 
 def check(args):

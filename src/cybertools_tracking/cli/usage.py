@@ -48,9 +48,13 @@ def register(subparsers):
 
 def showUsage(args):
     from cybertools_tracking.usage import registry, reports
-    from cybertools_tracking.usage.tracker import SQLITE_MAGIC
+    from cybertools_tracking.usage.tracker import isSQLite
 
-    _refuseSQLite(args.db, SQLITE_MAGIC)
+    if isSQLite(args.db):
+        raise CommandError(
+            f'{args.db}: an original AnonymousUsage (SQLite) database; '
+            f'convert it first: cybertools-tracking import-anonymoususage '
+            f'{args.db}')
     with openSession(args) as session:
         storage = session.storage
         summary = reports.summarize(storage, registry.read(storage),
@@ -79,16 +83,6 @@ def _short(text):
     return text if number.is_integer() else f'{number:.4g}'
 
 
-def _refuseSQLite(path, magic):
-    try:
-        with open(path, 'rb') as f:
-            head = f.read(len(magic))
-    except OSError:
-        return
-    if head == magic:
-        raise CommandError(
-            f'{path}: an original AnonymousUsage (SQLite) database; convert '
-            f'it first: cybertools-tracking import-anonymoususage {path}')
 
 
 def importOld(args):

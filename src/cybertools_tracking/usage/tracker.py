@@ -78,13 +78,18 @@ def _closeAtExit():
             logger.exception('closing %r at exit failed', tracker)
 
 
-def _checkNotSQLite(path):
+def isSQLite(path):
+    """True if path is a readable SQLite database file (the original
+    AnonymousUsage format); False if it is anything else or unreadable."""
     try:
         with open(path, 'rb') as f:
-            head = f.read(len(SQLITE_MAGIC))
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     except OSError:
-        return
-    if head == SQLITE_MAGIC:
+        return False
+
+
+def _checkNotSQLite(path):
+    if isSQLite(path):
         raise AnonymousUsageError(
             f'{path} is an SQLite database (the original AnonymousUsage '
             f'format); convert it with "cybertools-tracking '
