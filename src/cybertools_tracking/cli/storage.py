@@ -121,11 +121,12 @@ def users(args):
                                f'{_listing(storage.getTaskIds())}')
         rows = []
         for name in names:
-            newest = storage.query(taskId=args.task, userName=name,
-                                   limit=1, reverse=True)[0]
+            # One selection serves both: its length, and its last track
+            # (the highest number, the newest), loaded alone.
+            tracks = storage.query(taskId=args.task, userName=name)
+            newest = tracks[-1]
             rows.append({'userName': name,
-                         'tracks': len(storage.query(taskId=args.task,
-                                                     userName=name)),
+                         'tracks': len(tracks),
                          'newestTrack': newest.__name__,
                          'newestTimeStamp': newest.timeStamp})
     if args.json:
