@@ -413,7 +413,7 @@ def test_remove_track_takes_it_out_of_everything(stateStorage):
     num = int(doomedId)
     assert len(storage) == 2 and doomedId not in storage
     for attr, index in storage.indexes.items():
-        assert index.valueOf(num) is None, attr
+        assert num not in dict(index.items()), attr
         assert all(num not in index.lookup(value)
                    for value in index.values()), attr
     assert storage.query(state='old') == []
@@ -445,7 +445,7 @@ def test_remove_track_with_a_factory_lacking_user_indexes(storage):
 def test_reindex_repairs_damaged_indexes(storage):
     for user in ('u', 'v', 'w'):
         storage.saveUserTrack('t', 0, user, {})
-    storage.indexes['userName'].unindex(2)
+    storage.indexes['taskId'].unindex(2, 't')
     storage._lastTracks.clear()
     storage.taskUsers.clear()
     assert storage.check() != []
@@ -767,8 +767,9 @@ def test_check_finds_planted_inconsistencies(db):
         assert storage.check() == []
         return '\n'.join(problems)
 
-    assert 'userName: track 2 missing from index' in planted(
-        lambda: storage.indexes['userName'].unindex(2))
+    assert 'runId: track 2 missing from index' in planted(
+        lambda: storage.indexes['runId'].unindex(
+            2, storage['0000002'].runId))
     assert "taskId: track 1 indexed as 'zzz', is 't'" in planted(
         lambda: storage.indexes['taskId'].index(1, 'zzz'))
     report = planted(lambda: storage._tracks.pop(3))
@@ -792,9 +793,57 @@ def test_check_finds_planted_inconsistencies(db):
 def test_reindex_clears_what_check_found(storage):
     for user in ('u1', 'u2'):
         storage.saveUserTrack('t', 0, user, {})
-    storage.indexes['userName'].index(1, 'wrong')
+    storage.indexes['taskId'].index(1, 'wrong')
     storage._count.change(5)
     assert len(storage.check()) >= 2
     storage.reindexTracks()
     assert storage.check() == []
     assert len(storage) == 2
+
+
+# indexes without a reverse map
+
+def test_an_index_without_reverse_map_takes_the_old_value_from_its_caller():
+    from cybertools_tracking.index import FieldIndex
+    index = FieldIndex('taskId', reverse=False)
+    assert not index.reverse and FieldIndex('state').reverse
+    index.index(1, 'a')
+    index.index(2, 'a')
+    index.index(1, 'b', old='a')
+    assert sorted(index.items()) == [(1, 'b'), (2, 'a')]
+    assert len(index) == 2
+    index.index(1, 'b', old='b')        # unchanged: nothing happens
+    index.index(2, 'a')                 # already there: not counted twice
+    assert len(index) == 2 and index.check({1: 'b', 2: 'a'}) == []
+    index.unindex(2)                    # old unknown: nothing to take out
+    assert len(index) == 2
+    index.unindex(2, 'a')
+    assert list(index.items()) == [(1, 'b')] and len(index) == 1
+    index.index(3, 'b')
+    index._fwd['c'] = type(index._fwd['b'])([3])  # planted: 3 under b and c
+    assert any('track 3 indexed under' in p for p in index.check({1: 'b',
+                                                                   3: 'b'}))
+
+
+def test_metadata_indexes_skip_the_reverse_map_data_indexes_keep_it(db):
+    storage = db.storage
+    storage.trackFactory = StateTrack
+    storage.setupIndexes()
+    assert {attr: index.reverse for attr, index in storage.indexes.items()} \
+        == {'runId': False, 'taskId': False, 'timeStamp': False,
+            'state': True}
+    trackId = storage.saveUserTrack('n', 0, 'u', {'state': 'new'},
+                                    timeStamp=T0)
+    track = storage[trackId]
+    storage.updateTrack(track, {'state': 'read'}, timeStamp=T0 + 5)
+    track.data['state'] = 'changed in place'    # behind the storage's back
+    storage.setTrackData(track, {'state': 'done'})
+    db.commit()
+    assert storage.check() == []
+    assert storage.query(timeFromTo=(T0, T0 + 4)) == []
+    assert storage.query(timeFromTo=(T0 + 5, T0 + 5)) == [track]
+    assert storage.query(state='done') == [track]
+    assert storage.query(state=['new', 'read']) == []
+    storage.removeTrack(track)
+    assert storage.check() == []
+    assert all(len(index) == 0 for index in storage.indexes.values())

@@ -29,10 +29,10 @@ def dbPath(tmp_path):
 
 
 def damage(path):
-    """Take one track out of the userName index and invent a task user."""
+    """Take one track out of the taskId index and invent a task user."""
     with Session(path) as session:
         def harm(storage):
-            storage.indexes['userName'].unindex(5)
+            storage.indexes['taskId'].unindex(5, storage['0000005'].taskId)
             storage.taskUsers['task0'].insert('ghost')
         session.run(harm)
 
@@ -47,7 +47,7 @@ def test_check_prints_differences_and_exits_1(dbPath):
     damage(dbPath)
     result = run('check', '--db', dbPath)
     assert result.returncode == 1
-    assert 'userName: track 5 missing from index' in result.stdout
+    assert 'taskId: track 5 missing from index' in result.stdout
     assert "task-user table for 'task0'" in result.stdout
     assert '--repair' in result.stderr
     # Checking changed nothing.

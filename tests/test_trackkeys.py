@@ -2,6 +2,7 @@
 encode, and the storage's shortcuts through it answer what the indexes
 answer."""
 
+import collections
 import itertools
 import random
 
@@ -120,3 +121,130 @@ def test_track_state_round_trips_with_subclass_attributes(tmp_path):
         loaded = session.storage[trackId]
         assert (loaded.data, loaded.__name__, loaded.__parent__) \
             == ({'k': 'v'}, trackId, session.storage)
+
+
+# the oid at the end of a key
+
+def test_the_oid_never_changes_the_order_or_what_a_key_names():
+    low = trackkeys.makeKey('u', 1, 't', 5, 7, oid=2 ** 60)
+    high = trackkeys.makeKey('u', 1, 't', 5, 8, oid=1)
+    assert low < high
+    assert trackkeys.split(low) == ('u', 1, 't', 5, 7)
+    assert (trackkeys.numOf(low), trackkeys.oidOf(low)) == (7, 2 ** 60)
+    table = trackkeys.KeyTable()
+    for key in (low, high):
+        table.insert(key)
+    assert trackkeys.find(table, trackkeys.stem(low)) == low
+    assert trackkeys.find(table, trackkeys.makeKey('u', 1, 't', 5, 9)[:-16]) \
+        is None
+    assert sorted(trackkeys.pairsOf(table, trackkeys.prefix('u'))) \
+        == [(7, 2 ** 60), (8, 1)]
+
+
+def test_tracks_of_a_task_and_user_load_by_oid_not_through_the_tree(
+        tmp_path):
+    from ZODB.utils import get_pickle_metadata, u64
+
+    from cybertools_tracking.db import Session
+    path = str(tmp_path / 'oids.fs')
+    with Session(path) as session:
+        def fill(storage):
+            for i in range(6000):
+                storage.saveUserTrack(f't{i % 40}', 0, f'u{i % 7}', {'i': i})
+        session.run(fill)
+    with Session(path, create=False) as session:
+        storage, conn = session.storage, session.conn
+        for key in list(storage._lastTracks.keys())[:50]:
+            num = trackkeys.numOf(key)
+            assert trackkeys.oidOf(key) == u64(storage._tracks[num]._p_oid)
+        conn.cacheMinimize()
+        # Count what the storage reads, by class (ZODB's own counter misses
+        # the load Connection.get makes to learn an object's class).
+        mvcc, loaded = conn._storage, collections.Counter()
+
+        def load(oid, load=mvcc.load):
+            data, serial = load(oid)
+            loaded[get_pickle_metadata(data)[1]] += 1
+            return data, serial
+
+        mvcc.load = load
+        try:
+            tracks = list(storage.query(taskId='t2', userName='u3'))
+        finally:
+            del mvcc.load
+        assert [t.data['i'] for t in tracks] \
+            == [i for i in range(6000) if i % 40 == 2 and i % 7 == 3]
+        # The tracks lie 280 apart, each in a bucket of the track tree of
+        # its own; none of those buckets is read.
+        assert loaded['LOBucket'] == 0, loaded
+        assert loaded['Track'] == 2 * len(tracks), loaded
+        assert all(t is storage[t.__name__] for t in tracks)
+
+
+def test_keys_saved_outside_a_database_still_find_their_tracks(tmp_path):
+    from cybertools_tracking.db import Session
+    storage = TrackingStorage()
+    ids = [storage.saveUserTrack('t', 0, 'u', {'i': i}) for i in range(3)]
+    assert {trackkeys.oidOf(k) for k in storage._lastTracks.keys()} == {0}
+    path = str(tmp_path / 'later.fs')
+    with Session(path) as session:
+        session.run(lambda root: None)
+        session.conn.root()['tracking'] = storage
+        session.tm.commit()
+    with Session(path, create=False) as session:
+        stored = session.storage
+        assert [t.__name__ for t in stored.query(taskId='t', userName='u')] \
+            == ids
+        assert stored.getLastUserTrack('t', 1, 'u').data == {'i': 2}
+        assert stored.check() == []
+        stored.removeTrack(stored[ids[0]])
+        stored.updateTrack(stored[ids[1]], {'j': 1})
+        assert stored.check() == []
+
+
+def test_a_key_pointing_at_the_wrong_object_is_reported_not_followed(
+        tmp_path):
+    from ZODB.utils import u64
+
+    from cybertools_tracking.db import Session
+    path = str(tmp_path / 'bent.fs')
+    with Session(path) as session:
+        def fill(storage):
+            for i in range(3):
+                storage.saveUserTrack('t', 0, 'u', {'i': i})
+        session.run(fill)
+        storage = session.storage
+        table = storage._lastTracks
+        first = min(table.keys(), key=trackkeys.numOf)
+        wrong = u64(storage['0000002']._p_oid)
+        table.remove(first)
+        table.insert(first[:-16] + f'{wrong:016x}')
+        assert any('points track 1 to oid' in p for p in storage.check())
+        tracks = storage.getUserTracks('t', 1, 'u')
+        assert [t.__name__ for t in tracks] \
+            == ['0000001', '0000002', '0000003']
+        session.tm.abort()
+
+
+# userName from the table
+
+def test_user_names_are_queried_from_the_table():
+    storage = TrackingStorage()
+    for i, user in enumerate(['ann', 'anna', 'bob', 'a\x00b', 'ann']):
+        storage.saveUserTrack('t' if i % 2 else 's', 0, user, {'i': i})
+    assert 'userName' not in storage.indexes
+    assert 'userName' in storage.indexAttributes
+
+    def users(**criteria):
+        return [t.data['i'] for t in storage.query(**criteria)]
+
+    assert users(userName='ann') == [0, 4]
+    assert users(userName=['bob', 'anna']) == [1, 2]
+    assert users(userName='ann*') == [0, 1, 4]
+    assert users(userName='a\x00*') == [3]
+    assert users(userName='*') == [0, 1, 2, 3, 4]
+    assert users(userName='nobody') == []
+    assert users(userName='ann', taskId='s') == [0, 4]
+    assert users(userName='ann*', taskId='t') == [1]
+    with pytest.raises(TypeError, match="query on 'userName': 5 \\(int\\)"):
+        storage.query(userName=5)

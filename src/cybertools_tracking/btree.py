@@ -25,6 +25,7 @@ from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from ZODB.POSException import ConflictError
+from ZODB.utils import p64, u64
 from zope.interface import implementer
 
 from cybertools_tracking import trackkeys, tracknumbers
@@ -35,6 +36,13 @@ from cybertools_tracking.timestamps import (
     getTimeStamp, timeStamp2ISO, toTimeStamp)
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
+# Answered from the user-track table, which has every track's userName
+# first in its key: a field index beside it would rewrite the last bucket
+# of one number set per user in every commit (with users spread over a
+# batch, most of them), for what the table already knows.
+TABLE_ATTRIBUTES = ('userName',)
+# Set when a track is made and changed by the storage alone.
+OWN_ATTRIBUTES = ('taskId', 'runId', 'userName', 'timeStamp')
 RESULT_OPTIONS = ('limit', 'reverse')
 _missing = object()
 
@@ -219,7 +227,8 @@ class TrackingStorage(Persistent):
         self._lastTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
         for attr in self.trackFactory.index_attributes:
-            self.indexes[attr] = FieldIndex(attr)
+            if attr not in TABLE_ATTRIBUTES:
+                self.indexes[attr] = self._newIndex(attr)
 
     # container protocol
 
@@ -269,7 +278,7 @@ class TrackingStorage(Persistent):
 
     @property
     def indexAttributes(self):
-        return tuple(self.indexes.keys())
+        return tuple(sorted(set(self.indexes.keys()) | set(TABLE_ATTRIBUTES)))
 
     # runs
 
@@ -340,11 +349,17 @@ class TrackingStorage(Persistent):
         track = self.trackFactory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
-        self._checkIndexable(self._indexValues(track))
+        values = self._indexValues(track)
+        self._checkIndexable(values)
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self.startRun(taskId)
+            if 'runId' in values:
+                values['runId'] = runId
         num = tracknumbers.nextNumber(self._numbers, self._cursor())
+        jar = self._p_jar
+        if jar is not None:
+            jar.add(track)      # its oid goes into the user-track table
         trackId = self.idFromNum(num)
         track.__name__, track.__parent__ = trackId, self
         if not self._tracks.insert(num, track):
@@ -352,7 +367,7 @@ class TrackingStorage(Persistent):
             raise RuntimeError(f'track number {num} was handed out twice; '
                                f'the number allocator is broken')
         self._count.change(1)
-        self._indexTrack(num, track)
+        self._indexTrack(num, track, values)
         self._moveRunEnd(runId, track.timeStamp)
         return trackId
 
@@ -368,11 +383,12 @@ class TrackingStorage(Persistent):
             newData.update(data)
         self._checkIndexable(self._indexValues(track, newData))
         # Everything that can fail has been checked; now change things.
-        self._lastTracks.remove(self._lastKey(num, track))
+        old = self._indexValues(track)
+        self._removeKey(num, track)
         track.update(data, overwrite)
         if timeStamp is not None:
             track.timeStamp = timeStamp
-        self._indexTrack(num, track)
+        self._indexTrack(num, track, old=old)
         self._moveRunEnd(track.runId, track.timeStamp)
         return track.__name__
 
@@ -380,15 +396,17 @@ class TrackingStorage(Persistent):
         num = self._numOf(track)
         _checkData(data)
         self._checkIndexable(self._indexValues(track, data))
+        old = self._indexValues(track)
         track.data = dict(data)
-        self._indexTrack(num, track)
+        self._indexTrack(num, track, old=old, keyed=True)
         return track.__name__
 
     def removeTrack(self, track):
         num = self._numOf(track)
-        for index in self.indexes.values():
-            index.unindex(num)
-        self._lastTracks.remove(self._lastKey(num, track))
+        old = self._indexValues(track)
+        for attr, index in self.indexes.items():
+            index.unindex(num, old.get(attr))
+        self._removeKey(num, track)
         del self._tracks[num]
         self._count.change(-1)
         self._dropTaskUser(track.taskId, track.userName)
@@ -403,7 +421,8 @@ class TrackingStorage(Persistent):
     def reindexTracks(self):
         indexes = OOBTree()
         for attr in self.indexes.keys():
-            indexes[attr] = FieldIndex(attr)
+            if attr not in TABLE_ATTRIBUTES:
+                indexes[attr] = self._newIndex(attr)
         self.indexes = indexes
         self._lastTracks = trackkeys.KeyTable()
         self.taskUsers = OOBTree()
@@ -416,16 +435,30 @@ class TrackingStorage(Persistent):
 
     def setupIndexes(self):
         for attr in self.trackFactory.index_attributes:
-            if attr not in self.indexes:
-                self.indexes[attr] = FieldIndex(attr)
+            if attr not in self.indexes and attr not in TABLE_ATTRIBUTES:
+                self.indexes[attr] = self._newIndex(attr)
         self.reindexTracks()
 
-    def _indexTrack(self, num, track):
+    @staticmethod
+    def _newIndex(attr):
+        # A track's own attributes change only through this storage, which
+        # passes their old values; values from data need a reverse map.
+        return FieldIndex(attr, reverse=attr not in OWN_ATTRIBUTES)
+
+    def _indexTrack(self, num, track, values=None, old=None, keyed=False):
+        """Index track number num under values (default: what the track
+        has now); old: what it was indexed under, None for a new track;
+        keyed: its key in the user-track table is still right."""
+        if values is None:
+            values = self._indexValues(track)
         indexes = self.indexes
-        for attr, value in self._indexValues(track).items():
+        for attr, value in values.items():
             index = indexes.get(attr)
             if index is not None:
-                index.index(num, value)
+                index.index(num, value, None if old is None
+                            else old.get(attr))
+        if keyed:
+            return
         self._lastTracks.insert(self._lastKey(num, track))
         users = self.taskUsers.get(track.taskId)
         if users is None:
@@ -458,7 +491,7 @@ class TrackingStorage(Persistent):
                 index.checkValue(value)
 
     def _dropTaskUser(self, taskId, userName):
-        if self._taskUserNums(taskId, userName, first=True):
+        if self._taskUserPairs(taskId, userName, first=True):
             return
         users = self.taskUsers.get(taskId)
         if users is not None and userName in users:
@@ -476,8 +509,33 @@ class TrackingStorage(Persistent):
 
     @staticmethod
     def _lastKey(num, track):
+        oid = track._p_oid
         return trackkeys.makeKey(track.userName, track.runId, track.taskId,
-                                 track.timeStamp, num)
+                                 track.timeStamp, num,
+                                 0 if oid is None else u64(oid))
+
+    def _removeKey(self, num, track):
+        stem = trackkeys.stem(self._lastKey(num, track))
+        key = trackkeys.find(self._lastTracks, stem)
+        if key is None:
+            raise KeyError(f'the user-track table has no key for track '
+                           f'{num} ({track!r}); run check() or '
+                           f"'cybertools-tracking check --repair'")
+        self._lastTracks.remove(key)
+
+    def _trackAt(self, num, oid):
+        """Track number num, loaded by its oid when the key had one."""
+        jar = self._p_jar
+        if oid and jar is not None:
+            try:
+                track = jar.get(p64(oid))
+                if track.__name__ == self.idFromNum(num):
+                    return track
+            except (KeyError, AttributeError):
+                pass
+            # A key pointing elsewhere is damage check() reports; the
+            # track tree still has the right answer.
+        return self._tracks[num]
 
     def _numOf(self, track):
         num = _numFromId(getattr(track, '__name__', None))
@@ -507,12 +565,19 @@ class TrackingStorage(Persistent):
                                   or not isinstance(limit, int) or limit < 0):
             raise ValueError(f'limit must be an int >= 0 or None, '
                              f'not {limit!r}')
-        nums = self._select(criteria)
-        return TrackList(self._tracks, nums, limit, bool(reverse))
+        oids = {}
+        nums = self._select(criteria, oids)
+        if oids:
+            def fetch(num, oids=oids, trackAt=self._trackAt):
+                return trackAt(num, oids.get(num))
+        else:
+            fetch = self._tracks.__getitem__
+        return TrackList(fetch, nums, limit, bool(reverse))
 
-    def _select(self, criteria):
+    def _select(self, criteria, oids=None):
         """The sorted track numbers (a tree set, or the track tree itself
-        when there are no criteria) matching criteria."""
+        when there are no criteria) matching criteria; where the user-track
+        table answered, oids (a dict) gets {number: oid}."""
         valid = self.indexAttributes + TIME_CRITERIA
         unknown = [name for name in criteria if name not in valid]
         if unknown:
@@ -525,12 +590,18 @@ class TrackingStorage(Persistent):
             # One task and one user: the user-track table has them in a few
             # ranges; intersecting the two indexes would read all of a
             # popular task's numbers.
-            sets.append(LLTreeSet(self._taskUserNums(*pair)))
+            pairs = self._taskUserPairs(*pair)
+            if oids is not None:
+                oids.update(pairs)
+            sets.append(LLTreeSet([num for num, oid in pairs]))
         for name, value in criteria.items():
             if name in TIME_CRITERIA or value is None \
                     or (pair and name in ('taskId', 'userName')):
                 continue
-            sets.append(self._lookup(self.indexes[name], value))
+            if name in TABLE_ATTRIBUTES:
+                sets.append(self._userNums(value))
+            else:
+                sets.append(self._lookup(self.indexes[name], value))
         timeRange = self._timeRange(criteria)
         if timeRange is not None:
             if 'timeStamp' not in self.indexes:
@@ -546,6 +617,23 @@ class TrackingStorage(Persistent):
         if not isinstance(result, LLTreeSet):
             result = LLTreeSet(result)
         return result
+
+    def _userNums(self, value):
+        """The sorted numbers of the tracks of a user name (a list or tuple
+        of names: any of them; 'prefix*': names starting so), from the
+        user-track table."""
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return multiunion([self._userNums(v) for v in value])
+        if not isinstance(value, str):
+            raise TypeError(f"query on 'userName': {value!r} "
+                            f'({type(value).__name__}) cannot be compared '
+                            f'with the indexed values (str)')
+        table = self._lastTracks
+        if value.endswith('*'):
+            return LLTreeSet(trackkeys.numsOfPrefix(table, value[:-1]))
+        if not value:
+            return LLTreeSet()
+        return LLTreeSet(trackkeys.numsOf(table, trackkeys.prefix(value)))
 
     def _taskUserPair(self, criteria):
         """(taskId, userName) when the criteria name one of each, plainly
@@ -597,9 +685,8 @@ class TrackingStorage(Persistent):
         start = self._userPrefix(taskId, runId, userName)
         if start is None:
             return []
-        return [self._tracks[num] for num in sorted(
-            trackkeys.numOf(key)
-            for key in trackkeys.keysWith(self._lastTracks, start))]
+        return [self._trackAt(num, oid) for num, oid in sorted(
+            trackkeys.pairsOf(self._lastTracks, start))]
 
     def getLastUserTrack(self, taskId, runId, userName):
         start = self._userPrefix(taskId, runId, userName)
@@ -607,7 +694,8 @@ class TrackingStorage(Persistent):
             return None
         # Keys sort by time, then number: the greatest is the newest.
         key = trackkeys.lastWith(self._lastTracks, start)
-        return None if key is None else self._tracks[trackkeys.numOf(key)]
+        return None if key is None else self._trackAt(
+            trackkeys.numOf(key), trackkeys.oidOf(key))
 
     def _userPrefix(self, taskId, runId, userName):
         _checkName('taskId', taskId)
@@ -619,17 +707,17 @@ class TrackingStorage(Persistent):
                 return None
         return trackkeys.prefix(userName, runId, taskId)
 
-    def _taskUserNums(self, taskId, userName, first=False):
-        """The numbers of the user's tracks for the task (unsorted), from
+    def _taskUserPairs(self, taskId, userName, first=False):
+        """(number, oid) of the user's tracks for the task (unsorted), from
         one range of the user-track table per run of the user; with first,
         stop at the first run that has any."""
-        table, nums = self._lastTracks, []
+        table, pairs = self._lastTracks, []
         for runId in trackkeys.runsOf(table, userName):
-            nums.extend(trackkeys.numOf(key) for key in trackkeys.keysWith(
+            pairs.extend(trackkeys.pairsOf(
                 table, trackkeys.prefix(userName, runId, taskId)))
-            if first and nums:
+            if first and pairs:
                 break
-        return nums
+        return pairs
 
     def getUserNames(self, taskId):
         return list(self.taskUsers.get(taskId, ()))
@@ -642,7 +730,7 @@ class TrackingStorage(Persistent):
     def check(self):
         problems = []
         expected = {attr: {} for attr in self.indexes.keys()}
-        lastKeys = set()
+        lastKeys = {}           # stem -> (number, oid)
         taskUsers = {}
         runEnds = {}
         count = 0
@@ -661,7 +749,8 @@ class TrackingStorage(Persistent):
             for attr, value in self._indexValues(track).items():
                 if attr in expected and value is not None:
                     expected[attr][num] = value
-            lastKeys.add(self._lastKey(num, track))
+            lastKeys[trackkeys.stem(self._lastKey(num, track))] = (
+                num, track._p_oid)
             taskUsers.setdefault(track.taskId, set()).add(track.userName)
         if self._count() != count:
             problems.append(f'track count says {self._count()}, '
@@ -679,13 +768,21 @@ class TrackingStorage(Persistent):
                                 f'{runId}')
         for attr, index in self.indexes.items():
             problems.extend(index.check(expected[attr]))
-        stored = set(self._lastTracks.keys())
-        for key in sorted(lastKeys - stored):
+        stored = {trackkeys.stem(key): trackkeys.oidOf(key)
+                  for key in self._lastTracks.keys()}
+        for key in sorted(lastKeys.keys() - stored.keys()):
             problems.append(f'last-track table misses '
-                            f'{trackkeys.split(key)!r}')
-        for key in sorted(stored - lastKeys):
+                            f'{trackkeys.split(key + "0" * 16)!r}')
+        for key in sorted(stored.keys() - lastKeys.keys()):
             problems.append(f'last-track table holds stale '
-                            f'{trackkeys.split(key)!r}')
+                            f'{trackkeys.split(key + "0" * 16)!r}')
+        for key, (num, oid) in lastKeys.items():
+            # 0: saved outside a database, found through the track tree.
+            keyOid = stored.get(key)
+            if keyOid and (oid is None or keyOid != u64(oid)):
+                problems.append(f'last-track table points track {num} to '
+                                f'oid {keyOid:#x}, the track is '
+                                f'{"not stored" if oid is None else hex(u64(oid))}')
         storedUsers = {task: set(users)
                        for task, users in self.taskUsers.items()}
         if storedUsers != taskUsers:

@@ -1,10 +1,16 @@
 """A field index over track numbers, after zope.index's FieldIndex.
 
 A forward BTree maps each value to the set of track numbers having it (or,
-while there is one, to that number itself), a reverse BTree maps each
-track number to its value, and a ``Length`` counts the indexed tracks (its
-conflicts resolve by adding). Track numbers are 64-bit, so the index keeps
-working past 2**31 tracks.
+while there is one, to that number itself), and a ``Length`` counts the
+indexed tracks (its conflicts resolve by adding). Track numbers are
+64-bit, so the index keeps working past 2**31 tracks.
+
+A reverse BTree (track number -> value) is kept only where the caller
+cannot say what a track was indexed under: values taken from a track's
+``data``, a mapping its owner may have changed in place. Metadata
+attributes change only through the storage, which passes the old value,
+so their indexes skip the reverse tree: writing it was a tenth of the
+cost of saving a track.
 """
 
 import datetime
@@ -70,16 +76,27 @@ def _checkKeyType(name, value, whole):
 
 
 class FieldIndex(Persistent):
-    """Values of one attribute, indexed for equality, range and prefix."""
+    """Values of one attribute, indexed for equality, range and prefix.
+
+    With ``reverse=False`` the caller passes the value a track was indexed
+    under to ``index`` and ``unindex`` (``old``); with a reverse map the
+    index looks it up itself.
+    """
 
     sparse = False
+    _rev = None
 
-    def __init__(self, name, sparse=None):
+    def __init__(self, name, sparse=None, reverse=True):
         self.name = name
         self.sparse = name in SPARSE_INDEXES if sparse is None else sparse
         self._fwd = ValueTree()
-        self._rev = ReverseMap()
+        if reverse:
+            self._rev = ReverseMap()
         self._num = Length()
+
+    @property
+    def reverse(self):
+        return self._rev is not None
 
     def __len__(self):
         return self._num()
@@ -95,6 +112,10 @@ class FieldIndex(Persistent):
         """
         if value is None:
             return
+        if type(value) is getattr(self, '_v_keyType', None):
+            # Values of one exact type as the keys (str or int) always
+            # order against them; the cache goes with the object's state.
+            return
         _checkKeyType(self.name, value, value)
         fwd = self._fwd
         if not fwd:
@@ -104,9 +125,13 @@ class FieldIndex(Persistent):
             # tree; a value already indexed passed the rest when it came.
             if value in fwd:
                 return
-            for key in (fwd.minKey(), fwd.maxKey()):
+            low, high = fwd.minKey(), fwd.maxKey()
+            for key in (low, high):
                 value < key
                 key < value
+            if type(low) is type(high) is type(value) \
+                    and type(value) in (str, int):
+                self._v_keyType = type(value)
         except TypeError:
             key = fwd.minKey()
             raise TypeError(
@@ -115,9 +140,17 @@ class FieldIndex(Persistent):
                 f'values already indexed ({type(key).__name__}); use '
                 f'{type(key).__name__} values for {self.name!r}') from None
 
-    def index(self, num, value):
-        """Index track number num under value (None: leave it out)."""
-        old = self._rev.get(num, _missing)
+    def index(self, num, value, old=_missing):
+        """Index track number num under value (None: leave it out).
+
+        old is what num was indexed under (None or left out: nothing); an
+        index with a reverse map knows it and ignores old.
+        """
+        rev = self._rev
+        if rev is not None:
+            old = rev.get(num, _missing)
+        elif old is None:
+            old = _missing
         if old is not _missing:
             if value is not None and old == value \
                     and type(old) is type(value):
@@ -133,35 +166,42 @@ class FieldIndex(Persistent):
             else:
                 fwd[value] = NumberSet((num,))
         elif isinstance(ids, int):
-            if ids != num:
-                fwd[value] = NumberSet((ids, num))
-        else:
-            ids.insert(num)
-        self._rev[num] = value
+            if ids == num:
+                return          # indexed there already (old was wrong)
+            fwd[value] = NumberSet((ids, num))
+        elif not ids.insert(num):
+            return              # indexed there already (old was wrong)
+        if rev is not None:
+            rev[num] = value
         self._num.change(1)
 
-    def unindex(self, num):
-        """Take track number num out of the index (a no-op if absent)."""
-        old = self._rev.get(num, _missing)
-        if old is not _missing:
+    def unindex(self, num, old=_missing):
+        """Take track number num out of the index (a no-op if absent);
+        old as for ``index``."""
+        if self._rev is not None:
+            old = self._rev.get(num, _missing)
+        if old is not _missing and old is not None:
             self._remove(num, old)
 
     def _remove(self, num, old):
-        del self._rev[num]
-        self._num.change(-1)
+        if self._rev is not None:
+            del self._rev[num]
         ids = self._fwd.get(old)
         if ids is None:
             return
         if isinstance(ids, int):
             if ids == num:
                 del self._fwd[old]
+                self._num.change(-1)
+            return
+        if num not in ids:
             return
         ids.remove(num)
+        self._num.change(-1)
         if not ids:
             del self._fwd[old]
-
-    def valueOf(self, num, default=None):
-        return self._rev.get(num, default)
+            if not self._fwd:
+                self._v_keyType = None
 
     def values(self):
         """The distinct indexed values, sorted."""
@@ -205,8 +245,12 @@ class FieldIndex(Persistent):
                 f'indexed values ({type(example).__name__})')
 
     def items(self):
-        """(track number, value) pairs from the reverse mapping."""
-        return self._rev.items()
+        """(track number, value) pairs: in number order from the reverse
+        map, else in value order from the forward one."""
+        if self._rev is not None:
+            return self._rev.items()
+        return ((num, value) for value, ids in self._fwd.items()
+                for num in ((ids,) if isinstance(ids, int) else ids))
 
     def check(self, expected):
         """Differences between this index and expected ({num: value}).
@@ -215,7 +259,12 @@ class FieldIndex(Persistent):
         """
         problems = []
         name = self.name
-        rev = dict(self._rev.items())
+        rev = {}
+        for num, value in self.items():
+            if num in rev:
+                problems.append(f'{name}: track {num} indexed under '
+                                f'{rev[num]!r} and {value!r}')
+            rev[num] = value
         for num, value in expected.items():
             if num not in rev:
                 problems.append(f'{name}: track {num} missing from index')

@@ -5,7 +5,8 @@ from itertools import islice
 
 
 class TrackList(Sequence):
-    """The tracks whose numbers are in ``nums`` (sorted ascending).
+    """The tracks whose numbers are in ``nums`` (sorted ascending);
+    ``fetch(number)`` loads one.
 
     Only numbers are gathered when the query runs; a track is loaded when
     it is read, so asking for ten of a million matches loads ten. With
@@ -13,8 +14,8 @@ class TrackList(Sequence):
     ``limit`` keeps the first that many in that order.
     """
 
-    def __init__(self, tracks, nums, limit=None, reverse=False):
-        self._tracks = tracks
+    def __init__(self, fetch, nums, limit=None, reverse=False):
+        self._fetch = fetch
         self._source = nums
         self._limit = limit
         self._reverse = reverse
@@ -50,8 +51,8 @@ class TrackList(Sequence):
         if nums is None:
             nums = self.nums[index]
         if isinstance(index, slice):
-            return [self._tracks[num] for num in nums]
-        return self._tracks[nums]
+            return [self._fetch(num) for num in nums]
+        return self._fetch(nums)
 
     def _fromStart(self, index):
         """The number(s) at index, read from the start of the numbers
@@ -76,11 +77,11 @@ class TrackList(Sequence):
         raise IndexError('track list index out of range')
 
     def __iter__(self):
-        tracks = self._tracks
+        fetch = self._fetch
         if self._nums is None and not self._reverse:
             nums = islice(iter(self._source), self._limit)
-            return (tracks[num] for num in nums)
-        return (tracks[num] for num in self.nums)
+            return map(fetch, nums)
+        return map(fetch, self.nums)
 
     def __eq__(self, other):
         if isinstance(other, (TrackList, list, tuple)):

@@ -1,5 +1,5 @@
 """Keys of the user-track table: (userName, runId, taskId, timeStamp,
-number) as one order-preserving str.
+number) as one order-preserving str, followed by the track's ZODB oid.
 
 TrackingStorage keeps one sorted set with a key per track. It answers
 ``getLastUserTrack`` (the greatest key under a (user, run, task) prefix),
@@ -19,9 +19,16 @@ costs one.
 
 The encoding keeps the tuple order: a str field is escaped (``\\x00``
 becomes ``\\x00\\x02``), an int field is 16 hex digits (time stamps offset
-by 2**63, so negative ones sort first), and every field but the last two
+by 2**63, so negative ones sort first), and every field but the last three
 ends with ``\\x00\\x01``, which sorts before any character that can follow
 in a longer name or a hex digit.
+
+Why the oid: a query that finds a user's tracks here loads each track
+straight by its oid, not through the bucket of the track tree that holds
+it, which for tracks spread over months is a bucket (and a ghost per
+neighbour) per track: half the cost of a query from a cold cache. The
+number sorts before it, so the oid never changes the order; 0 stands for
+a track that had none yet (saved into a storage outside a database).
 """
 
 from BTrees.OOBTree import OOTreeSet
@@ -43,10 +50,15 @@ def _int(value, offset=0):
     return f'{value:016x}'
 
 
-def makeKey(userName, runId, taskId, timeStamp, num):
-    """The key of one track."""
+def makeKey(userName, runId, taskId, timeStamp, num, oid=0):
+    """The key of one track; oid is its ZODB oid as an int (0: none)."""
     return (f'{_name(userName)}{SEP}{_int(runId)}{SEP}{_name(taskId)}{SEP}'
-            f'{_int(timeStamp, _OFFSET)}{_int(num)}')
+            f'{_int(timeStamp, _OFFSET)}{_int(num)}{_int(oid)}')
+
+
+def stem(key):
+    """The key without its oid: what names the track."""
+    return key[:-16]
 
 
 def prefix(userName, runId=None, taskId=None):
@@ -81,6 +93,30 @@ def lastWith(table, start):
     return key if key.startswith(start) else None
 
 
+def numsOf(table, start):
+    """The track numbers of the keys starting with start (unsorted)."""
+    return [int(key[-32:-16], 16) for key in keysWith(table, start)]
+
+
+def pairsOf(table, start):
+    """(number, oid) of the keys starting with start (unsorted)."""
+    return [(int(key[-32:-16], 16), int(key[-16:], 16))
+            for key in keysWith(table, start)]
+
+
+def numsOfPrefix(table, text):
+    """The track numbers of the users whose name starts with text
+    (unsorted). An escaped name never ends in a bare NUL, so the keys
+    starting with the escaped text are exactly those users' keys."""
+    start = _name(text)
+    nums = []
+    for key in table.keys(start):
+        if not key.startswith(start):
+            break
+        nums.append(int(key[-32:-16], 16))
+    return nums
+
+
 def runsOf(table, userName):
     """The run ids the user has tracks in, ascending: one lookup per run,
     jumping over the run's keys."""
@@ -100,8 +136,23 @@ def runsOf(table, userName):
 
 
 def numOf(key):
-    """The track number a key ends with."""
+    """The track number of a key."""
+    return int(key[-32:-16], 16)
+
+
+def oidOf(key):
+    """The oid a key ends with, as an int (0: none recorded)."""
     return int(key[-16:], 16)
+
+
+def find(table, stemKey):
+    """The key of table whose stem is stemKey, or None: the oid it was
+    saved with need not be known."""
+    try:
+        key = table.minKey(stemKey)
+    except ValueError:          # no key at or above it
+        return None
+    return key if key[:-16] == stemKey else None
 
 
 def split(key):
@@ -109,7 +160,7 @@ def split(key):
     userName, runId, taskId, numbers = key.split(SEP)
     return (userName.replace(_ESC, '\x00'), int(runId, 16),
             taskId.replace(_ESC, '\x00'),
-            int(numbers[:16], 16) - _OFFSET, int(numbers[16:], 16))
+            int(numbers[:16], 16) - _OFFSET, int(numbers[16:32], 16))
 
 
 class KeyTable(OOTreeSet):
