@@ -141,17 +141,26 @@ def test_the_oid_never_changes_the_order_or_what_a_key_names():
         == [(7, 2 ** 60), (8, 1)]
 
 
+def saved(path, count, task, user):
+    """A FileStorage at path holding count tracks, track i saved for
+    task(i) by user(i) with data {'i': i}, in a run of the task's own."""
+    from cybertools_tracking.db import Session
+
+    def fill(storage):
+        for i in range(count):
+            storage.saveUserTrack(task(i), 0, user(i), {'i': i})
+    with Session(path) as session:
+        session.run(fill)
+    return path
+
+
 def test_tracks_of_a_task_and_user_load_by_oid_not_through_the_tree(
         tmp_path):
     from ZODB.utils import get_pickle_metadata, u64
 
     from cybertools_tracking.db import Session
-    path = str(tmp_path / 'oids.fs')
-    with Session(path) as session:
-        def fill(storage):
-            for i in range(6000):
-                storage.saveUserTrack(f't{i % 40}', 0, f'u{i % 7}', {'i': i})
-        session.run(fill)
+    path = saved(str(tmp_path / 'oids.fs'), 6000, lambda i: f't{i % 40}',
+                 lambda i: f'u{i % 7}')
     with Session(path, create=False) as session:
         storage, conn = session.storage, session.conn
         for key in list(storage._lastTracks.keys())[:50]:
@@ -207,12 +216,8 @@ def test_a_key_pointing_at_the_wrong_object_is_reported_not_followed(
     from ZODB.utils import u64
 
     from cybertools_tracking.db import Session
-    path = str(tmp_path / 'bent.fs')
-    with Session(path) as session:
-        def fill(storage):
-            for i in range(3):
-                storage.saveUserTrack('t', 0, 'u', {'i': i})
-        session.run(fill)
+    path = saved(str(tmp_path / 'bent.fs'), 3, lambda i: 't', lambda i: 'u')
+    with Session(path, create=False) as session:
         storage = session.storage
         table = storage._lastTracks
         first = min(table.keys(), key=trackkeys.numOf)
