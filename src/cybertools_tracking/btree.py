@@ -772,10 +772,10 @@ class TrackingStorage(Persistent):
                   for key in self._lastTracks.keys()}
         for key in sorted(lastKeys.keys() - stored.keys()):
             problems.append(f'last-track table misses '
-                            f'{trackkeys.split(key + "0" * 16)!r}')
+                            f'{trackkeys.split(key)!r}')
         for key in sorted(stored.keys() - lastKeys.keys()):
             problems.append(f'last-track table holds stale '
-                            f'{trackkeys.split(key + "0" * 16)!r}')
+                            f'{trackkeys.split(key)!r}')
         for key, (num, oid) in lastKeys.items():
             # 0: saved outside a database, found through the track tree.
             keyOid = stored.get(key)

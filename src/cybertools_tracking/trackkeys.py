@@ -18,10 +18,11 @@ costs 180 of each and a BTree node of 250 keys 1,500; one str per key
 costs one.
 
 The encoding keeps the tuple order: a str field is escaped (``\\x00``
-becomes ``\\x00\\x02``), an int field is 16 hex digits (time stamps offset
-by 2**63, so negative ones sort first), and every field but the last three
-ends with ``\\x00\\x01``, which sorts before any character that can follow
-in a longer name or a hex digit.
+becomes ``\\x00\\x02``), a time stamp is 16 hex digits (offset by 2**63,
+so negative ones sort first), a run id, number or oid is a digit count
+(``'0'`` plus the count) followed by its hex digits, and every field but
+the last three ends with ``\\x00\\x01``, which sorts before any
+character that can follow in a longer name or a number.
 
 Why the oid: a query that finds a user's tracks here loads each track
 straight by its oid, not through the bucket of the track tree that holds
@@ -50,15 +51,46 @@ def _int(value, offset=0):
     return f'{value:016x}'
 
 
+def _var(value):
+    # A digit count, then the hex digits without leading zeros: shorter
+    # means smaller, so the order holds, in 2 to 7 characters for the run
+    # ids, numbers and oids of any real database instead of 16.
+    if not 0 <= value < 2 ** 64:
+        raise ValueError(f'{value} is out of range for a track key '
+                         f'(64-bit)')
+    digits = f'{value:x}' if value else ''
+    return chr(48 + len(digits)) + digits
+
+
+def _readVar(key, pos):
+    """(value, end) of the _var at key[pos:]."""
+    end = pos + 1 + ord(key[pos]) - 48
+    return (int(key[pos + 1:end], 16) if end > pos + 1 else 0), end
+
+
 def makeKey(userName, runId, taskId, timeStamp, num, oid=0):
     """The key of one track; oid is its ZODB oid as an int (0: none)."""
-    return (f'{_name(userName)}{SEP}{_int(runId)}{SEP}{_name(taskId)}{SEP}'
-            f'{_int(timeStamp, _OFFSET)}{_int(num)}{_int(oid)}')
+    return (f'{_name(userName)}{SEP}{_var(runId)}{SEP}{_name(taskId)}{SEP}'
+            f'{_int(timeStamp, _OFFSET)}{_var(num)}{_var(oid)}')
+
+
+def _tail(key):
+    """(number, oid, where the oid starts) of a key or a stem."""
+    # After the last separator come the time stamp (16 hex digits), the
+    # number and the oid; no separator can occur in them.
+    num, end = _readVar(key, key.rindex(SEP) + 18)
+    oid = _readVar(key, end)[0] if end < len(key) else 0
+    return num, oid, end
 
 
 def stem(key):
     """The key without its oid: what names the track."""
-    return key[:-16]
+    return key[:_tail(key)[2]]
+
+
+def withOid(stemKey, oid):
+    """The key of a stem with an oid."""
+    return stemKey + _var(oid)
 
 
 def prefix(userName, runId=None, taskId=None):
@@ -67,7 +99,7 @@ def prefix(userName, runId=None, taskId=None):
     text = _name(userName) + SEP
     if runId is None:
         return text
-    text += _int(runId) + SEP
+    text += _var(runId) + SEP
     if taskId is None:
         return text
     return text + _name(taskId) + SEP
@@ -95,13 +127,12 @@ def lastWith(table, start):
 
 def numsOf(table, start):
     """The track numbers of the keys starting with start (unsorted)."""
-    return [int(key[-32:-16], 16) for key in keysWith(table, start)]
+    return [_tail(key)[0] for key in keysWith(table, start)]
 
 
 def pairsOf(table, start):
     """(number, oid) of the keys starting with start (unsorted)."""
-    return [(int(key[-32:-16], 16), int(key[-16:], 16))
-            for key in keysWith(table, start)]
+    return [_tail(key)[:2] for key in keysWith(table, start)]
 
 
 def numsOfPrefix(table, text):
@@ -113,7 +144,7 @@ def numsOfPrefix(table, text):
     for key in table.keys(start):
         if not key.startswith(start):
             break
-        nums.append(int(key[-32:-16], 16))
+        nums.append(_tail(key)[0])
     return nums
 
 
@@ -130,19 +161,19 @@ def runsOf(table, userName):
             return
         if key >= bound:
             return
-        runId = int(key[len(start):len(start) + 16], 16)
+        runId = _readVar(key, len(start))[0]
         yield runId
         low = _upper(prefix(userName, runId))
 
 
 def numOf(key):
     """The track number of a key."""
-    return int(key[-32:-16], 16)
+    return _tail(key)[0]
 
 
 def oidOf(key):
     """The oid a key ends with, as an int (0: none recorded)."""
-    return int(key[-16:], 16)
+    return _tail(key)[1]
 
 
 def find(table, stemKey):
@@ -152,15 +183,15 @@ def find(table, stemKey):
         key = table.minKey(stemKey)
     except ValueError:          # no key at or above it
         return None
-    return key if key[:-16] == stemKey else None
+    return key if stem(key) == stemKey else None
 
 
 def split(key):
-    """(userName, runId, taskId, timeStamp, number) of a key."""
+    """(userName, runId, taskId, timeStamp, number) of a key or a stem."""
     userName, runId, taskId, numbers = key.split(SEP)
-    return (userName.replace(_ESC, '\x00'), int(runId, 16),
+    return (userName.replace(_ESC, '\x00'), _readVar(runId, 0)[0],
             taskId.replace(_ESC, '\x00'),
-            int(numbers[:16], 16) - _OFFSET, int(numbers[16:32], 16))
+            int(numbers[:16], 16) - _OFFSET, _readVar(numbers, 16)[0])
 
 
 class KeyTable(OOTreeSet):
