@@ -398,7 +398,8 @@ class TrackingStorage(Persistent):
         self._checkIndexable(self._indexValues(track, data))
         old = self._indexValues(track)
         track.data = dict(data)
-        self._indexTrack(num, track, old=old, keyed=True)
+        # Data is not in the track's key: only the field indexes change.
+        self._indexFields(num, self._indexValues(track), old)
         return track.__name__
 
     def removeTrack(self, track):
@@ -445,26 +446,26 @@ class TrackingStorage(Persistent):
         # passes their old values; values from data need a reverse map.
         return FieldIndex(attr, reverse=attr not in OWN_ATTRIBUTES)
 
-    def _indexTrack(self, num, track, values=None, old=None, keyed=False):
+    def _indexTrack(self, num, track, values=None, old=None):
         """Index track number num under values (default: what the track
-        has now); old: what it was indexed under, None for a new track;
-        keyed: its key in the user-track table is still right."""
-        if values is None:
-            values = self._indexValues(track)
-        indexes = self.indexes
-        for attr, value in values.items():
-            index = indexes.get(attr)
-            if index is not None:
-                index.index(num, value, None if old is None
-                            else old.get(attr))
-        if keyed:
-            return
+        has now) and key it in the user-track table; old: what it was
+        indexed under, None for a new track."""
+        self._indexFields(num, self._indexValues(track)
+                          if values is None else values, old)
         self._lastTracks.insert(self._lastKey(num, track))
         users = self.taskUsers.get(track.taskId)
         if users is None:
             users = self.taskUsers[track.taskId] = OOTreeSet()
         if track.userName not in users:
             users.insert(track.userName)
+
+    def _indexFields(self, num, values, old=None):
+        indexes = self.indexes
+        for attr, value in values.items():
+            index = indexes.get(attr)
+            if index is not None:
+                index.index(num, value, None if old is None
+                            else old.get(attr))
 
     def _indexValues(self, track, data=None):
         """{attr: value} the track has (or would have with data) for the
@@ -599,7 +600,7 @@ class TrackingStorage(Persistent):
                     or (pair and name in ('taskId', 'userName')):
                 continue
             if name in TABLE_ATTRIBUTES:
-                sets.append(self._userNums(value))
+                sets.append(self._userNums(value, oids))
             else:
                 sets.append(self._lookup(self.indexes[name], value))
         timeRange = self._timeRange(criteria)
@@ -618,22 +619,26 @@ class TrackingStorage(Persistent):
             result = LLTreeSet(result)
         return result
 
-    def _userNums(self, value):
+    def _userNums(self, value, oids=None):
         """The sorted numbers of the tracks of a user name (a list or tuple
         of names: any of them; 'prefix*': names starting so), from the
-        user-track table."""
+        user-track table; oids as for ``_select``."""
         if isinstance(value, (list, tuple, set, frozenset)):
-            return multiunion([self._userNums(v) for v in value])
+            return multiunion([self._userNums(v, oids) for v in value])
         if not isinstance(value, str):
             raise TypeError(f"query on 'userName': {value!r} "
                             f'({type(value).__name__}) cannot be compared '
                             f'with the indexed values (str)')
         table = self._lastTracks
         if value.endswith('*'):
-            return LLTreeSet(trackkeys.numsOfPrefix(table, value[:-1]))
-        if not value:
-            return LLTreeSet()
-        return LLTreeSet(trackkeys.numsOf(table, trackkeys.prefix(value)))
+            pairs = trackkeys.pairsOfNamePrefix(table, value[:-1])
+        elif value:
+            pairs = trackkeys.pairsOf(table, trackkeys.prefix(value))
+        else:
+            pairs = []
+        if oids is not None:
+            oids.update(pairs)
+        return LLTreeSet([num for num, oid in pairs])
 
     def _taskUserPair(self, criteria):
         """(taskId, userName) when the criteria name one of each, plainly

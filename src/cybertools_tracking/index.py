@@ -140,18 +140,16 @@ class FieldIndex(Persistent):
                 f'values already indexed ({type(key).__name__}); use '
                 f'{type(key).__name__} values for {self.name!r}') from None
 
-    def index(self, num, value, old=_missing):
+    def index(self, num, value, old=None):
         """Index track number num under value (None: leave it out).
 
-        old is what num was indexed under (None or left out: nothing); an
-        index with a reverse map knows it and ignores old.
+        old is what num was indexed under (None: nothing); an index with a
+        reverse map knows it and ignores old.
         """
         rev = self._rev
         if rev is not None:
-            old = rev.get(num, _missing)
-        elif old is None:
-            old = _missing
-        if old is not _missing:
+            old = rev.get(num)      # None is never indexed, never stored
+        if old is not None:
             if value is not None and old == value \
                     and type(old) is type(value):
                 return
@@ -175,33 +173,36 @@ class FieldIndex(Persistent):
             rev[num] = value
         self._num.change(1)
 
-    def unindex(self, num, old=_missing):
+    def unindex(self, num, old=None):
         """Take track number num out of the index (a no-op if absent);
         old as for ``index``."""
         if self._rev is not None:
-            old = self._rev.get(num, _missing)
-        if old is not _missing and old is not None:
+            old = self._rev.get(num)
+        if old is not None:
             self._remove(num, old)
 
     def _remove(self, num, old):
         if self._rev is not None:
             del self._rev[num]
-        ids = self._fwd.get(old)
+        fwd = self._fwd
+        ids = fwd.get(old)
         if ids is None:
             return
         if isinstance(ids, int):
-            if ids == num:
-                del self._fwd[old]
+            if ids != num:
+                return
+        elif num in ids:
+            ids.remove(num)
+            if ids:
                 self._num.change(-1)
+                return
+        else:
             return
-        if num not in ids:
-            return
-        ids.remove(num)
+        del fwd[old]
         self._num.change(-1)
-        if not ids:
-            del self._fwd[old]
-            if not self._fwd:
-                self._v_keyType = None
+        if not fwd:
+            # The next value may be of another type.
+            self._v_keyType = None
 
     def values(self):
         """The distinct indexed values, sorted."""

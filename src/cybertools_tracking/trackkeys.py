@@ -125,27 +125,22 @@ def lastWith(table, start):
     return key if key.startswith(start) else None
 
 
-def numsOf(table, start):
-    """The track numbers of the keys starting with start (unsorted)."""
-    return [_tail(key)[0] for key in keysWith(table, start)]
-
-
 def pairsOf(table, start):
     """(number, oid) of the keys starting with start (unsorted)."""
     return [_tail(key)[:2] for key in keysWith(table, start)]
 
 
-def numsOfPrefix(table, text):
-    """The track numbers of the users whose name starts with text
+def pairsOfNamePrefix(table, text):
+    """(number, oid) of the keys of the users whose name starts with text
     (unsorted). An escaped name never ends in a bare NUL, so the keys
     starting with the escaped text are exactly those users' keys."""
     start = _name(text)
-    nums = []
+    pairs = []
     for key in table.keys(start):
         if not key.startswith(start):
             break
-        nums.append(_tail(key)[0])
-    return nums
+        pairs.append(_tail(key)[:2])
+    return pairs
 
 
 def runsOf(table, userName):
