@@ -29,6 +29,7 @@ TOP = 30                # the title's band
 LEFT = 78               # the value axis's labels
 RIGHT = 12
 BOTTOM = 34             # the category labels
+LABEL_CHARS = 20        # a category label's longest shown form
 
 
 def _checkValue(value, what):
@@ -55,7 +56,7 @@ def _pairs(pairs, what):
 class _Chart:
 
     kind = None
-    width = 640
+    width = 600
     height = 240
 
     def __init__(self, title, durations=False, width=None, height=None):
@@ -71,7 +72,10 @@ class _Chart:
             else formatNumber(value)
 
     def ticks(self, low, high):
-        return niceTicks(low, high, 5, durations=self.durations)
+        # Counts of things get whole-number ticks.
+        integers = all(isinstance(v[-1], int) for v in self.values())
+        return niceTicks(low, high, 5, durations=self.durations,
+                         integers=integers)
 
     def render(self):
         height = self._height()
@@ -108,14 +112,14 @@ class _Chart:
         if not labels:
             return ''
         longest = max(len(label) for label in labels)
-        chars = min(longest, 16)
+        chars = min(longest, LABEL_CHARS)
         fit = max(int(room // (chars * CHAR_WIDTH + 8)), 1)
         every = math.ceil(len(labels) / fit)
         shown = set(range(0, len(labels), every))
         if len(labels) - 1 - max(shown) >= every / 2 or len(labels) == 1:
             shown.add(len(labels) - 1)
             shown.discard(max(shown - {len(labels) - 1}, default=None))
-        parts = [text(centre(i), y, shorten(labels[i], 16),
+        parts = [text(centre(i), y, shorten(labels[i], LABEL_CHARS),
                       text_anchor='middle', fill=INK)
                  for i in sorted(shown)]
         return element('g', ''.join(parts), class_='axis axis-category')

@@ -6,6 +6,8 @@ units so an axis label stays short; the exact seconds stay in the
 element's ``data-value``.
 """
 
+import math
+
 from cybertools_tracking.usage.timer import Timer
 
 # The steps a duration axis may take: whole seconds, minutes, hours,
@@ -75,11 +77,12 @@ def _durationStep(rough):
     return _step125(rough / _YEAR) * _YEAR
 
 
-def niceTicks(low, high, count=5, durations=False):
+def niceTicks(low, high, count=5, durations=False, integers=False):
     """Round tick values covering [low, high], about count of them
     (steps of 1, 2, 2.5 or 5 times a power of ten; with durations, of
-    round seconds, minutes, hours, days or years). The first tick is <=
-    low and the last >= high; equal bounds widen to a step above."""
+    round seconds, minutes, hours, days or years; with integers, at
+    least 1). The first tick is <= low and the last >= high; equal
+    bounds widen to a step above."""
     if high < low:
         low, high = high, low
     span = high - low
@@ -88,6 +91,8 @@ def niceTicks(low, high, count=5, durations=False):
     rough = span / max(count - 1, 1)
     step = _durationStep(rough) if durations and rough >= 1 \
         else _step125(rough)
+    if integers and step % 1:
+        step = _step125(math.ceil(step))
     first = (low // step) * step
     ticks = [first]
     while ticks[-1] < high or len(ticks) < 2:
