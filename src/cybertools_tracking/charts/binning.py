@@ -17,7 +17,8 @@ def histogram(values, bins=12, format=formatNumber, durations=False):
     if not values:
         return []
     low, high = min(values), max(values)
-    edges = niceTicks(low, high, bins + 1, durations=durations)
+    edges = niceTicks(low, high, bins + 1, durations=durations,
+                      integers=all(isinstance(v, int) for v in values))
     if len(edges) < 2:
         edges.append(edges[0] + 1)
     step = edges[1] - edges[0]

@@ -23,13 +23,14 @@ DURATION_STEPS = (
 
 
 def formatNumber(value):
-    """A count or total as people read it: '1,234', '0.25', '1.5e+09'."""
-    if isinstance(value, int) or float(value).is_integer():
-        if abs(value) < 1e15:
-            return f'{int(value):,}'
-    if abs(value) >= 1e6:
+    """A count or total as people read it: '1,234', '0.25', '12.35',
+    '3.5e+15'."""
+    if abs(value) >= 1e15:
         return f'{value:.3g}'
-    return f'{value:,.4g}' if abs(value) >= 1 else f'{value:.3g}'
+    if isinstance(value, int) or float(value).is_integer() \
+            or abs(value) >= 1000:
+        return f'{value:,.0f}'
+    return f'{value:.4g}' if abs(value) >= 1 else f'{value:.3g}'
 
 
 def formatDuration(seconds, units=2):
