@@ -119,6 +119,8 @@ def test_escape_covers_text_and_attributes():
         '&lt;a href=&quot;x&quot;&gt;&amp;&#x27;&lt;/a&gt;'
     assert escape('\x00\x1f\ud800ok') == '\ufffd\ufffd\ufffdok'
     assert escape(12) == '12'
+    # Whitespace as references, so attributes keep it through XML.
+    assert escape('a\tb\n') == 'a&#9;b&#10;'
 
 
 def test_empty_chart_says_no_data():

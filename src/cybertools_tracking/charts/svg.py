@@ -14,12 +14,16 @@ import math
 import re
 
 _NOT_XML = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
+_WHITESPACE = {ord('\t'): '&#9;', ord('\n'): '&#10;', ord('\r'): '&#13;'}
 
 
 def escape(value):
     """value (any object, shown as str) as text safe in SVG/HTML text and
     in a double- or single-quoted attribute value."""
-    return html.escape(_NOT_XML.sub('\ufffd', str(value)), quote=True)
+    text = html.escape(_NOT_XML.sub('\ufffd', str(value)), quote=True)
+    # An XML parser turns a literal tab or newline in an attribute into a
+    # space; as references they read back as themselves.
+    return text.translate(_WHITESPACE)
 
 
 def number(value):
