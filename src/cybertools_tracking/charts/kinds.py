@@ -12,7 +12,7 @@ from zope.interface import implementer
 
 from cybertools_tracking.charts.interfaces import IChart
 from cybertools_tracking.charts.svg import (
-    dataNumber, element, escape, number, shorten, text, tooltip)
+    element, number, shorten, text, tooltip, valueShape)
 from cybertools_tracking.charts.units import (
     formatDuration, formatNumber, niceTicks)
 
@@ -165,14 +165,14 @@ class ColumnChart(_Chart):
         parts = []
         for i, (label, value) in enumerate(self.columns):
             y = scale(value)
-            parts.append(element(
-                'rect', tooltip(f'{label}: {self.format(value)}'),
-                class_='value', x=left + i * band + gap / 2, y=min(y, zero),
-                width=max(band - gap, 0.5), height=abs(zero - y),
-                fill=self.colour, data_label=label,
-                data_value=dataNumber(value)))
+            parts.append(valueShape(
+                'rect', {'x': left + i * band + gap / 2, 'y': min(y, zero),
+                         'width': max(band - gap, 0.5),
+                         'height': abs(zero - y)},
+                label, value, f'{label}: {self.format(value)}'))
         return (self._valueAxis(ticks, scale, left, right)
-                + element('g', ''.join(parts), class_='values')
+                + element('g', ''.join(parts), class_='values',
+                          fill=self.colour)
                 + element('line', x1=float(left), x2=float(right), y1=zero,
                           y2=zero, stroke=INK)
                 + self._categoryLabels(
@@ -195,15 +195,14 @@ class LineChart(ColumnChart):
         path = 'M' + ' L'.join(f'{number(x)} {number(y)}'
                                for x, y in points)
         radius = 3 if len(points) <= 60 else 1.5
-        marks = [element(
-            'circle', tooltip(f'{label}: {self.format(value)}'),
-            class_='value', cx=x, cy=y, r=radius, fill=self.colour,
-            data_label=label, data_value=dataNumber(value))
-            for (x, y), (label, value) in zip(points, self.columns)]
+        marks = [valueShape('circle', {'cx': x, 'cy': y, 'r': radius},
+                            label, value, f'{label}: {self.format(value)}')
+                 for (x, y), (label, value) in zip(points, self.columns)]
         return (self._valueAxis(ticks, scale, left, right)
                 + element('path', d=path, fill='none', stroke=self.colour,
                           stroke_width=1.5, class_='line')
-                + element('g', ''.join(marks), class_='values')
+                + element('g', ''.join(marks), class_='values',
+                          fill=self.colour)
                 + self._categoryLabels(
                     [label for label, _ in self.columns],
                     lambda i: left + (i + 0.5) * band, bottom + 16,
@@ -261,19 +260,18 @@ class BarChart(_Chart):
             parts.append(text(left - 6, y + ROW / 2 + 4,
                               shorten(label, 22), text_anchor='end',
                               fill=INK, class_='label'))
-            parts.append(element(
-                'rect', tooltip(f'{label}: {self.format(value)}'),
-                class_='value', x=min(x, zero), y=y + 3,
-                width=abs(x - zero), height=float(ROW - 6),
-                fill=self.colour, data_label=label,
-                data_value=dataNumber(value)))
+            parts.append(valueShape(
+                'rect', {'x': min(x, zero), 'y': y + 3,
+                         'width': abs(x - zero), 'height': ROW - 6},
+                label, value, f'{label}: {self.format(value)}'))
             parts.append(text(max(x, zero) + 4, y + ROW / 2 + 4,
                               self.format(value), fill=INK,
                               class_='figure'))
         note = text(self.width - RIGHT, 17, self.note, text_anchor='end',
                     fill='#777777', class_='note') if self.note else ''
         return (element('g', ''.join(grid), class_='axis axis-value')
-                + element('g', ''.join(parts), class_='values') + note)
+                + element('g', ''.join(parts), class_='values',
+                          fill=self.colour) + note)
 
 
 LEGEND_ROW = 18
@@ -368,20 +366,22 @@ class StackedChart(_Chart):
         parts = []
         base = [0] * len(self.categories)
         for index, (name, values) in enumerate(self.series):
-            colour = self._colour(index)
+            shapes = []
             for i, (label, value) in enumerate(zip(self.categories,
                                                    values)):
                 if not value:
                     continue
                 y0, y1 = scale(base[i]), scale(base[i] + value)
                 base[i] += value
-                parts.append(element(
-                    'rect',
-                    tooltip(f'{label} \u00b7 {name}: {self.format(value)}'),
-                    class_='value', x=left + i * band + gap / 2, y=y1,
-                    width=max(band - gap, 0.5), height=y0 - y1,
-                    fill=colour, data_series=name, data_label=label,
-                    data_value=dataNumber(value)))
+                shapes.append(valueShape(
+                    'rect', {'x': left + i * band + gap / 2, 'y': y1,
+                             'width': max(band - gap, 0.5),
+                             'height': y0 - y1},
+                    label, value,
+                    f'{label} \u00b7 {name}: {self.format(value)}',
+                    series=name))
+            parts.append(element('g', ''.join(shapes), class_='series',
+                                 fill=self._colour(index)))
         return (self._valueAxis(ticks, scale, left, right)
                 + element('g', ''.join(legend), class_='legend')
                 + element('g', ''.join(parts), class_='values')
