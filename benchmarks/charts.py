@@ -13,7 +13,8 @@ Reports, in milliseconds (best of --repeat runs) and kilobytes:
   the data they draw from (per-user values, daily totals, daily states);
 * one column per user instead of a histogram: why charts bin first;
 * the local report (``cybertools-tracking report``) of a tracker's file
-  of a year, against the ``usage`` command's summary of the same file.
+  of a year, against reading its rows alone (and the ``usage``
+  command's summary, which counts rows from the indexes).
 
 Not a test: numbers depend on the machine and its load.
 """
@@ -27,8 +28,8 @@ import time
 
 from cybertools_tracking.charts import (
     BarChart, ColumnChart, LineChart, StackedChart, foldSeries, histogram,
-    top)
-from cybertools_tracking.charts.report import buildReport
+    regroup, top)
+from cybertools_tracking.charts.report import buildReport, rowsOf
 from cybertools_tracking.db import Session
 from cybertools_tracking.usage import registry, reports
 
@@ -86,6 +87,9 @@ def panels(seconds, labels, daily, states, perDay, manyStates):
         ('users per state (10,000 users)', perState),
         ('states per day, stacked (365 x 6)',
          lambda: StackedChart('states', labels, perDay).render()),
+        ('states per week, stacked (53 x 6)',
+         lambda: StackedChart('states', *regroup(labels, perDay, 7))
+         .render()),
         ('states per day, 30 folded to 9',
          lambda: StackedChart('states', labels,
                               foldSeries(manyStates, 9), other=True)
@@ -171,11 +175,14 @@ def main():
                                   lambda: buildReport(storage, path))
             summaryMs, _ = best(args.repeat, lambda: reports.summarize(
                 storage, registry.read(storage)))
+            rowsMs, _ = best(args.repeat, lambda: [
+                rowsOf(storage, name) for name in registry.read(storage)])
     print('\nreport of a year\'s file (10 trackables x 1,000 rows)')
     print(f'report (HTML, 25 charts)    {reportMs:8.2f} ms '
           f'{len(html) / 1024:8.1f} KB')
+    print(f'reading its rows alone      {rowsMs:8.2f} ms')
     print(f'usage summary, same file    {summaryMs:8.2f} ms')
-    print(f'ratio report/summary        {reportMs / summaryMs:8.2f} x')
+    print(f'ratio report/rows           {reportMs / rowsMs:8.2f} x')
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ from zope.interface.verify import verifyObject
 
 from cybertools_tracking.charts import (
     BarChart, ColumnChart, IChart, LineChart, StackedChart, escape,
-    foldSeries, formatDuration, formatNumber, histogram, niceTicks, top)
+    foldSeries, formatDuration, formatNumber, histogram, niceTicks, regroup,
+    top)
 from cybertools_tracking.usage import Timer
 
 SVG = '{http://www.w3.org/2000/svg}'
@@ -227,3 +228,17 @@ def test_fold_series_sums_the_smallest():
     assert [name for name, _ in folded] == ['s9', 's10', 's11', '9 others']
     assert folded[-1][1] == [sum(range(9)), 9]
     assert foldSeries(series[:3], limit=4) == series[:3]
+
+
+def test_regroup_days_into_weeks():
+    days = [f'd{i}' for i in range(10)]
+    series = [('on', list(range(10))), ('off', [1] * 10)]
+    labels, last = regroup(days, series, 7)
+    assert labels == ['d0', 'd7']
+    assert last == [('on', [6, 9]), ('off', [1, 1])]
+    assert regroup(days, series, 7, keep='sum')[1] == [
+        ('on', [21, 24]), ('off', [7, 3])]
+    with pytest.raises(ValueError, match="'last' or 'sum'"):
+        regroup(days, series, 7, keep='mean')
+    with pytest.raises(ValueError, match='int >= 1'):
+        regroup(days, series, 0)

@@ -168,9 +168,14 @@ def test_a_long_history_is_a_line(tmp_path):
     start = datetime.datetime(2025, 1, 1, 9).timestamp()
     def write(storage):
         registry.write(storage, 'opens', registry.makeEntry('Statistic'))
+        registry.write(storage, 'mode', registry.makeEntry('State'))
         run = storage.startRun(None)
         for dayNo in range(0, 365, 2):
             storage.saveUserTrack('opens', run, 'u', {'Count': dayNo},
+                                  timeStamp=start + dayNo * 86400)
+        for dayNo, count, mode in [(0, 1, 'a'), (10, 2, 'b'), (364, 3, 'b')]:
+            storage.saveUserTrack('mode', run, 'u',
+                                  {'Count': count, 'State': mode},
                                   timeStamp=start + dayNo * 86400)
 
     with Session(db, create=True) as session:
@@ -182,6 +187,12 @@ def test_a_long_history_is_a_line(tmp_path):
     assert daily[:3] == [('2025-01-01', 0), ('2025-01-02', 0),
                          ('2025-01-03', 2)]
     assert 'data-kind="line"' in out.read_text(encoding='utf-8')
+    # States over a year: a column a week, the state at its end.
+    weekly = page.charts['mode: state at the end of each week (starting '
+                         'on the day shown)']
+    assert weekly[:3] == [('a', '2025-01-01', 1), ('b', '2025-01-08', 1),
+                          ('b', '2025-01-15', 1)]
+    assert len(weekly) == 53 and weekly[-1] == ('b', '2025-12-31', 1)
 
 
 def test_open_shows_it_in_the_browser(recorded, tmp_path):

@@ -7,7 +7,8 @@ self-contained HTML file. Nothing here fetches anything: a chart is an
 <svg> element with its styles as attributes.
 """
 
-from cybertools_tracking.charts.binning import foldSeries, histogram, top
+from cybertools_tracking.charts.binning import (
+    foldSeries, histogram, regroup, top)
 from cybertools_tracking.charts.interfaces import IChart
 from cybertools_tracking.charts.kinds import (
     BarChart, ColumnChart, LineChart, StackedChart)
@@ -17,6 +18,6 @@ from cybertools_tracking.charts.units import (
 
 __all__ = [
     'IChart', 'ColumnChart', 'LineChart', 'BarChart', 'StackedChart',
-    'histogram', 'top', 'foldSeries', 'escape', 'formatDuration',
+    'histogram', 'top', 'foldSeries', 'regroup', 'escape', 'formatDuration',
     'formatNumber', 'formatterFor', 'niceTicks',
 ]

@@ -54,3 +54,20 @@ def foldSeries(series, limit=8, other='{n} others'):
     order = {name: i for i, (name, _) in enumerate(series)}
     kept.sort(key=lambda s: order[s[0]])
     return kept + [(other.format(n=len(rest)), summed)]
+
+
+def regroup(labels, series, size, keep='last'):
+    """Consecutive categories taken size at a time (days into weeks):
+    (the first label of each group, series [(name, values)] with one
+    value per group: the group's last with keep 'last', as for a state
+    at the end of a day, or its sum with keep 'sum', as for counts per
+    day). The last group may be shorter."""
+    if keep not in ('last', 'sum'):
+        raise ValueError(f"keep must be 'last' or 'sum', not {keep!r}")
+    if not isinstance(size, int) or size < 1:
+        raise ValueError(f'size must be an int >= 1, not {size!r}')
+    starts = range(0, len(labels), size)
+    pick = (lambda v: v[-1]) if keep == 'last' else sum
+    return ([labels[i] for i in starts],
+            [(name, [pick(values[i:i + size]) for i in starts])
+             for name, values in series])

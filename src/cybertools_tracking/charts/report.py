@@ -16,7 +16,7 @@ import datetime
 import os
 from collections import Counter
 
-from cybertools_tracking.charts.binning import foldSeries, top
+from cybertools_tracking.charts.binning import foldSeries, regroup, top
 from cybertools_tracking.charts.kinds import (
     PALETTE, BarChart, ColumnChart, LineChart, StackedChart)
 from cybertools_tracking.charts.page import htmlPage, table
@@ -191,8 +191,15 @@ def stateCharts(name, rows, runs):
             note=f'{left} more states not shown' if left else '',
             colour=PALETTE[1]))
     days, series = dailyStates(rows)
-    charts.append(_stacked(f'{name}: state at the end of each day', days,
-                           series))
+    if len(days) > COLUMN_DAYS:
+        # A column a day would be a hairline; a week reads.
+        weeks, series = regroup(days, series, 7, keep='last')
+        charts.append(_stacked(f'{name}: state at the end of each week '
+                               f'(starting on the day shown)', weeks,
+                               series))
+    else:
+        charts.append(_stacked(f'{name}: state at the end of each day',
+                               days, series))
     labels, series = sessionStates(rows, runs)
     shown, suffix = _lastSessions(labels, 'sessions')
     charts.append(_stacked(f'{name}: state at the end of each session'
