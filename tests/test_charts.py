@@ -242,3 +242,11 @@ def test_regroup_days_into_weeks():
         regroup(days, series, 7, keep='mean')
     with pytest.raises(ValueError, match='int >= 1'):
         regroup(days, series, 0)
+
+
+def test_histogram_of_durations_has_round_times():
+    bins = histogram([30, 600, 1700, 3500], bins=4, durations=True)
+    assert bins == [('0 seconds\u201315 minutes', 2),
+                    ('15 minutes\u201330 minutes', 1),
+                    ('30 minutes\u201345 minutes', 0),
+                    ('45 minutes\u20131 hours', 1)]

@@ -124,3 +124,20 @@ def test_a_chart_alone_as_an_svg_document(browser, tmp_path):
     plain.write_text(ColumnChart('t', [('a', 2)]).render(), encoding='utf-8')
     box = browser(plain.as_uri()).page.locator('.value').bounding_box()
     assert box['height'] > 100
+
+
+def test_the_gate_records_and_blocks_what_a_page_asks_for(browser,
+                                                         tmp_path):
+    """What makes 'no request left the report' worth asserting: a page
+    that does ask is seen and refused (a TEST-NET address, never
+    reached)."""
+    page = tmp_path / 'leaky.html'
+    page.write_text('<!DOCTYPE html><img src="http://192.0.2.1/x.png">'
+                    '<link rel="stylesheet" href="https://192.0.2.1/s.css">',
+                    encoding='utf-8')
+    shown = browser(page.as_uri())
+    shown.page.wait_for_load_state('load')
+    assert sorted(shown.blocked) == ['http://192.0.2.1/x.png',
+                                     'https://192.0.2.1/s.css']
+    assert shown.requests[0] == page.as_uri()
+    assert set(shown.requests[1:]) == set(shown.blocked)

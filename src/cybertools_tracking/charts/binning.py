@@ -3,16 +3,21 @@ a histogram of a dozen bins or the top 20, never 10,000 elements."""
 
 import heapq
 
-from cybertools_tracking.charts.units import formatNumber, niceTicks
+from cybertools_tracking.charts.units import (
+    formatDuration, formatNumber, niceTicks)
 
 DASH = '\u2013'
 
 
-def histogram(values, bins=12, format=formatNumber, durations=False):
+def histogram(values, bins=12, durations=False, format=None):
     """The spread of values as [(label, count)], one pair per bin of
     round edges (about ``bins`` of them); a bin holds the values v with
     low <= v < high (the last one includes its high edge). Labels read
-    'low–high' in format. An empty values gives []."""
+    'low–high' in format (default: time units with durations, else
+    plain numbers); with durations the edges are round times. An empty
+    values gives []."""
+    if format is None:
+        format = formatDuration if durations else formatNumber
     values = list(values)
     if not values:
         return []
