@@ -161,6 +161,8 @@ def test_days_carry_forward_and_users_add_up(tmp_path):
         ('y', '2026-03-04', 1)]
     assert sorted(charts['mode: users per state now']) == [('x', 1),
                                                            ('y', 1)]
+    heading = Charts((tmp_path / 'days.html').read_text()).texts
+    assert any('2 sessions' in t and 'users: a, b' in t for t in heading)
 
 
 def test_a_long_history_is_a_line(tmp_path):

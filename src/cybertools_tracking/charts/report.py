@@ -30,6 +30,9 @@ COLUMN_DAYS = 62
 SESSIONS_SHOWN = 60
 # States drawn as bars before the rest is counted in a note.
 STATES_SHOWN = 20
+# Users named in the heading (a tracker's file has one; a copy of an
+# HQ's database may have thousands).
+USERS_NAMED = 10
 
 
 def day(timeStamp):
@@ -256,9 +259,12 @@ def buildReport(storage, source):
     title = f'Usage report: {os.path.basename(str(source)) or source}'
     span = (f'from {day(first)} to {day(last)}' if first is not None
             else 'no records yet')
+    named = sorted(users)[:USERS_NAMED]
+    more = len(users) - len(named)
     meta = (f'{source} \u00b7 {len(summary)} trackables \u00b7 '
             f'{len(runIds)} sessions \u00b7 {span} \u00b7 users: '
-            + (', '.join(sorted(users)) or 'none'))
+            + (', '.join(named) or 'none')
+            + (f' and {more} more' if more else ''))
     nav = ''.join(f'<a href="#t{i}">{escape(e["name"])}</a>'
                   for i, e in enumerate(summary))
     overview = table(
