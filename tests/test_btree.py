@@ -10,10 +10,12 @@ import pytest
 import transaction
 from zope.interface.verify import verifyClass, verifyObject
 
+from cybertools_tracking import trackkeys
 from cybertools_tracking.btree import Run, Track, TrackingStorage
 from cybertools_tracking.db import getStorage, openDB
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
-from cybertools_tracking.timestamps import getTimeStamp, timeStamp2ISO
+from cybertools_tracking.timestamps import (
+    getTimeStamp, timeStamp2LocalMinute)
 
 T0 = 1_700_000_000      # a fixed time, so tests do not depend on the clock
 
@@ -70,7 +72,7 @@ def snapshot(storage):
                    for tid, t in storage.items()],
         'indexes': {attr: list(index.items())
                     for attr, index in storage.indexes.items()},
-        'last': list(storage._lastTracks),
+        'last': list(storage._userTracks),
         'taskUsers': {task: list(users)
                       for task, users in storage.taskUsers.items()},
         'runs': [(r.id, r.taskId, r.start, r.end, r.finished)
@@ -125,7 +127,7 @@ def test_track_without_data_has_an_empty_mapping():
 def test_track_repr(storage):
     storage.saveUserTrack('a001', 0, 'u1', {'somekey': 'somevalue'},
                           timeStamp=T0)
-    stamp = timeStamp2ISO(T0)
+    stamp = timeStamp2LocalMinute(T0)
     assert re.fullmatch(r'\d{4}-\d\d-\d\d \d\d:\d\d', stamp)
     assert repr(storage['0000001']) == (
         f"<Track ['a001', 1, 'u1', '{stamp}']: {{'somekey': 'somevalue'}}>")
@@ -173,7 +175,7 @@ def test_run_repr_and_attributes(storage):
     run = storage.getRun(runId=runId)
     assert (run.id, run.taskId, run.finished) == (3, 'a001', False)
     assert run.start == run.end
-    stamp = timeStamp2ISO(run.start)
+    stamp = timeStamp2LocalMinute(run.start)
     assert repr(run) == f'<Run 3, {stamp}, {stamp}, False>'
     storage.stopRun('a001')
     assert repr(run).endswith(', True>')
@@ -446,7 +448,7 @@ def test_reindex_repairs_damaged_indexes(storage):
     for user in ('u', 'v', 'w'):
         storage.saveUserTrack('t', 0, user, {})
     storage.indexes['taskId'].unindex(2, 't')
-    storage._lastTracks.clear()
+    storage._userTracks.clear()
     storage.taskUsers.clear()
     assert storage.check() != []
     storage.reindexTracks()
@@ -775,9 +777,9 @@ def test_check_finds_planted_inconsistencies(db):
     report = planted(lambda: storage._tracks.pop(3))
     assert 'track count says 3, storage holds 2' in report
     assert 'index holds track 3' in report
-    assert 'last-track table misses' in planted(
-        lambda: storage._lastTracks.remove(
-            storage._lastKey(1, storage['0000001'])))
+    assert 'user-track table misses' in planted(
+        lambda: storage._userTracks.remove(
+            trackkeys.trackKey(1, storage['0000001'])))
     assert "task-user table for 't'" in planted(
         lambda: storage.taskUsers['t'].insert('ghost'))
     assert 'run 1 ends' in planted(

@@ -33,6 +33,13 @@ a track that had none yet (saved into a storage outside a database).
 """
 
 from BTrees.OOBTree import OOTreeSet
+from ZODB.utils import u64
+
+# The track attributes queried through this table rather than a field
+# index: every key starts with the userName, so an index beside it would
+# rewrite the last bucket of one number set per user in every commit (with
+# users spread over a batch, most of them) for what the table knows.
+TABLE_ATTRIBUTES = ('userName',)
 
 SEP = '\x00\x01'
 _ESC = '\x00\x02'
@@ -72,6 +79,14 @@ def makeKey(userName, runId, taskId, timeStamp, num, oid=0):
     """The key of one track; oid is its ZODB oid as an int (0: none)."""
     return (f'{_name(userName)}{SEP}{_var(runId)}{SEP}{_name(taskId)}{SEP}'
             f'{_int(timeStamp, _OFFSET)}{_var(num)}{_var(oid)}')
+
+
+def trackKey(num, track):
+    """The key of track number num as the storage holds it (with the
+    track's oid, 0 before it has one)."""
+    oid = track._p_oid
+    return makeKey(track.userName, track.runId, track.taskId,
+                   track.timeStamp, num, 0 if oid is None else u64(oid))
 
 
 def _tail(key):
