@@ -112,6 +112,59 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         assert 'no such database file' in result.stderr
         assert 'Traceback' not in result.stderr
         assert not os.path.exists(missing)
-    result = run('pack', '--db', missing, '--days', 'soon')
-    assert result.returncode == 2
-    assert "'soon' is not a number of days >= 0" in result.stderr
+
+
+@pytest.mark.parametrize('days', ['soon', '-1', 'nan', 'inf', '1e308',
+                                  '36501'])
+def test_bad_days_are_one_line_naming_the_range_before_any_change(
+        dbPath, days):
+    before = open(dbPath, 'rb').read()
+    result = run('pack', '--db', dbPath, '--days', days)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr == (
+        f'cybertools-tracking pack: --days must be a number of days from 0 '
+        f"to 36,500 (e.g. 0, 7 or 0.5), not '{days}'\n")
+    assert open(dbPath, 'rb').read() == before
+    assert not os.path.exists(dbPath + '.old')
+
+
+def test_the_longest_days_allowed_pack(dbPath):
+    result = run('pack', '--db', dbPath, '--days', '36500')
+    assert (result.returncode, result.stderr) == (0, '')
+    assert 'history of the last 36500 day(s)' in result.stdout
+
+
+def spoilRecord(path, oid):
+    """Overwrite 64 bytes in the middle of the stored state of oid, as a
+    failing disk would."""
+    import ZODB.FileStorage
+    storage = ZODB.FileStorage.FileStorage(path, read_only=True)
+    try:
+        record, serial = storage.load(oid)
+    finally:
+        storage.close()
+    data = bytearray(open(path, 'rb').read())
+    at = data.index(record)
+    assert len(record) > 80
+    data[at + 16:at + 80] = b'\xff' * 64
+    open(path, 'wb').write(bytes(data))
+
+
+def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
+    with Session(dbPath, create=False) as session:
+        oid = session.storage['0000030']._p_oid
+    spoilRecord(dbPath, oid)
+    for args in ((), ('--repair',)):
+        result = run('check', '--db', dbPath, *args)
+        assert result.returncode == 1
+        assert 'Traceback' not in result.stdout + result.stderr
+        assert result.stdout.splitlines() == [
+            f'track 30 cannot be loaded: StateLoadError ('
+            + result.stdout.split('StateLoadError (', 1)[1].split(
+                '; object', 1)[0]
+            + f'; object 0x{oid.hex().lstrip("0")} '
+            f'(cybertools_tracking.btree.Track) cannot be loaded']
+        assert result.stderr == (
+            f'{dbPath}: parts of the storage cannot be read (a damaged '
+            f'file); reindexing cannot repair that: restore the file from '
+            f'a backup\n')

@@ -9,7 +9,10 @@ difference. It only reads, and it reports a storage it cannot fully read
 instead of raising: a check is what one runs on a storage in doubt.
 """
 
+import contextlib
+import logging
 import math
+import threading
 
 from ZODB.utils import oid_repr, u64
 
@@ -17,13 +20,27 @@ from cybertools_tracking import trackkeys
 
 # How many tracks go by between two calls of a progress callback.
 PROGRESS_STEP = 1000
+# ZODB logs every object it cannot load, with a traceback, before it
+# raises; check() reports those objects itself.
+ZODB_LOAD_LOGGER = 'ZODB.Connection'
+
+
+class Unreadable(str):
+    """A problem found by ``check()`` that reindexing cannot repair: a
+    part of the storage could not be read (a damaged file)."""
 
 
 def checkStorage(storage, progress=None):
     """See ITrackingStorage.check; progress(done, total) is called every
     PROGRESS_STEP tracks and once at the end (total: the track count the
     storage records, which a damaged storage may get wrong)."""
-    problems = []
+    with capturedLoadErrors() as failed:
+        problems = _check(storage, progress, failed)
+    return problems
+
+
+def _check(storage, progress, failed):
+    problems = _Problems(failed)
     total = _safe(problems, 'the track count', storage._count)
     if total is None:
         total = 0
@@ -34,13 +51,59 @@ def checkStorage(storage, progress=None):
     _safe(problems, 'the runs', _checkRuns, storage, derived, problems)
     for attr, index in storage.indexes.items():
         found = _safe(problems, f'index {attr!r}', index.check,
-                      derived.indexed[attr])
+                      derived.indexed[attr], derived.unreadable)
         problems.extend(found or ())
     _checkUserTracks(storage, derived, problems)
     _checkTaskUsers(storage, derived, problems)
     if progress is not None:
         progress(count, max(total, count))
-    return problems
+    return list(problems)
+
+
+class _Problems(list):
+    """The problems found; ``unreadable`` adds one about a part that could
+    not be read, naming the object ZODB could not load when it was one."""
+
+    def __init__(self, failed):
+        super().__init__()
+        self._failed = failed
+
+    def unreadable(self, what, exc):
+        text = f'{what}: {describe(exc)}'
+        if self._failed:
+            className, oid = self._failed.pop()
+            self._failed.clear()
+            text += f'; object {oid} ({className}) cannot be loaded'
+        self.append(Unreadable(text))
+
+
+def capturedLoadErrors():
+    """Collect (class name, oid) of the objects this thread fails to load
+    (in the list it yields) instead of letting ZODB log them with a
+    traceback: for callers that report the failure themselves."""
+    return capturedLogRecords(ZODB_LOAD_LOGGER, "Couldn't load state")
+
+
+@contextlib.contextmanager
+def capturedLogRecords(loggerName, start):
+    """Keep the records this thread logs to loggerName with a message
+    starting with start from being logged; yield a list that gets each
+    one's arguments (as str)."""
+    failed = []
+    thread = threading.get_ident()
+
+    def capture(record):
+        if record.thread != thread or not str(record.msg).startswith(start):
+            return True
+        failed.append(tuple(str(arg) for arg in record.args))
+        return False
+
+    logger = logging.getLogger(loggerName)
+    logger.addFilter(capture)
+    try:
+        yield failed
+    finally:
+        logger.removeFilter(capture)
 
 
 class _Derived:
@@ -51,6 +114,7 @@ class _Derived:
         self.keys = {}              # stem -> (number, oid)
         self.taskUsers = {}
         self.runEnds = {}
+        self.unreadable = set()     # numbers of tracks that cannot load
 
 
 def _walkTracks(storage, derived, problems, progress, total):
@@ -64,15 +128,21 @@ def _walkTracks(storage, derived, problems, progress, total):
             break
         except Exception as exc:
             after = 'its start' if num is None else f'track {num}'
-            problems.append(f'the track tree cannot be read after {after}: '
-                            f'{describe(exc)}')
+            problems.unreadable(f'the track tree cannot be read after '
+                                f'{after}', exc)
             break
         count += 1
         try:
+            track._p_activate()
+        except Exception as exc:
+            problems.unreadable(f'track {num} cannot be loaded', exc)
+            derived.unreadable.add(num)
+            continue
+        try:
             _deriveTrack(storage, num, track, derived, problems)
         except Exception as exc:
-            problems.append(f'track {num}{_oidOf(track)} cannot be '
-                            f'checked: {describe(exc)}')
+            problems.append(f'track {num} cannot be checked: '
+                            f'{describe(exc)}')
         if progress is not None and count % PROGRESS_STEP == 0:
             progress(count, max(total, count))
     return count
@@ -127,6 +197,8 @@ def _checkUserTracks(storage, derived, problems):
         problems.append(f'user-track table misses '
                         f'{trackkeys.split(key)!r}')
     for key in sorted(stored.keys() - expected.keys()):
+        if trackkeys.numOf(key) in derived.unreadable:
+            continue
         problems.append(f'user-track table holds stale '
                         f'{trackkeys.split(key)!r}')
     for key, (num, oid) in expected.items():
@@ -157,20 +229,18 @@ def _safe(problems, what, function, *args):
     try:
         return function(*args)
     except Exception as exc:
-        problems.append(f'{what} cannot be read: {describe(exc)}')
+        problems.unreadable(f'{what} cannot be read', exc)
         return None
-
-
-def _oidOf(obj):
-    oid = getattr(obj, '_p_oid', None)
-    return '' if oid is None else f' (oid {oid_repr(oid)})'
 
 
 def describe(exc):
     """One line about an error met while reading: its type and message,
     and for an object that could not be loaded its oid and class, as far
     as the error tells."""
-    text = f'{type(exc).__name__}: {exc}'.strip()
+    text = f'{type(exc).__name__}: {exc}'.strip().rstrip(':')
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and not str(exc):
+        text += f' ({type(cause).__name__}: {cause})'
     oid = getattr(exc, 'oid', None)
     if isinstance(oid, bytes) and len(oid) == 8 and oid_repr(oid) not in text:
         text += f' (oid {oid_repr(oid)})'

@@ -8,11 +8,14 @@ one. Tables are for people; ``--json`` prints the same facts for scripts.
 
 import json
 
-from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.check import capturedLoadErrors, describe
 from cybertools_tracking.cli.common import (
     CommandError, addDbArgument, openSession, printJSON, printTable)
+from cybertools_tracking.generations import SchemaError
 from cybertools_tracking.timestamps import (
     getTimeStamp, parseTime, timeStamp2ISO8601, timeStamp2Text)
+from cybertools_tracking.validation import (
+    MAX_COUNT, checkCount, checkTrackingStorage)
 
 DEFAULT_DB = 'tracking.fs'
 
@@ -68,7 +71,7 @@ def register(subparsers):
                         help='saved at or before T (same forms as --from; '
                              'a bare date includes that whole day)')
     parser.add_argument('--limit', type=int, metavar='N',
-                        help='at most N tracks')
+                        help=f'at most N tracks (0 to {MAX_COUNT})')
     parser.add_argument('--reverse', action='store_true',
                         help='newest (highest track number) first')
     addDbArgument(parser, DEFAULT_DB)
@@ -81,11 +84,27 @@ def _addJSON(parser):
                         help='print JSON for scripts instead of a table')
 
 
-def _storage(session, args):
+def storageOf(session, args):
+    """The session's TrackingStorage, loaded; a CommandError before any
+    work when the root key holds something else, a storage of a schema
+    generation this code cannot read, or an object the file cannot load.
+    """
     storage = session.storage
-    if not isinstance(storage, TrackingStorage):
-        raise CommandError(f'{args.db}: root key {args.key!r} holds a '
-                           f'{type(storage).__name__}, not a TrackingStorage')
+    try:
+        checkTrackingStorage(storage, f'{args.db}: root key {args.key!r}')
+        with capturedLoadErrors():
+            storage._p_activate()
+    except (TypeError, SchemaError) as exc:
+        # Session.close would treat it as a storage (release its numbers).
+        session.storage = None
+        raise CommandError(f'{exc}; give --key of a TrackingStorage'
+                           if isinstance(exc, TypeError)
+                           else f'{args.db}: {exc}') from None
+    except Exception as exc:
+        session.storage = None
+        raise CommandError(f'{args.db}: the storage under root key '
+                           f'{args.key!r} cannot be loaded ({describe(exc)})'
+                           ) from None
     return storage
 
 
@@ -93,7 +112,7 @@ def _storage(session, args):
 
 def tasks(args):
     with openSession(args) as session:
-        storage = _storage(session, args)
+        storage = storageOf(session, args)
         rows = []
         for taskId in storage.getTaskIds():
             run = storage.getRun(taskId)
@@ -114,7 +133,7 @@ def tasks(args):
 
 def users(args):
     with openSession(args) as session:
-        storage = _storage(session, args)
+        storage = storageOf(session, args)
         names = storage.getUserNames(args.task)
         if not names:
             raise CommandError(f'task {args.task!r} has no tracks; tasks: '
@@ -140,7 +159,7 @@ def users(args):
 
 def runs(args):
     with openSession(args) as session:
-        storage = _storage(session, args)
+        storage = storageOf(session, args)
         found = storage.getRuns(args.task)
         if args.task is not None and not found:
             known = sorted({run.taskId for run in storage.getRuns()
@@ -171,10 +190,13 @@ def query(args):
                                            endOfDay=True)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    if args.limit is not None and args.limit < 0:
-        raise CommandError(f'--limit must be 0 or more, not {args.limit}')
+    try:
+        if args.limit is not None:
+            checkCount(args.limit, '--limit', allowNone=False)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     with openSession(args) as session:
-        storage = _storage(session, args)
+        storage = storageOf(session, args)
         try:
             result = storage.query(limit=args.limit, reverse=args.reverse,
                                    **criteria)
@@ -210,7 +232,7 @@ DEMO_STEP = 60      # seconds between two saved tracks
 
 def demo(args):
     with openSession(args, write=True) as session:
-        storage = _storage(session, args)
+        storage = storageOf(session, args)
         before = len(storage)
         now = getTimeStamp()
         start = now - 10 * DEMO_STEP
