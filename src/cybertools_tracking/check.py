@@ -51,7 +51,7 @@ def _check(storage, progress, failed):
     _safe(problems, 'the runs', _checkRuns, storage, derived, problems)
     for attr, index in storage.indexes.items():
         found = _safe(problems, f'index {attr!r}', index.check,
-                      derived.indexed[attr], derived.unreadable)
+                      derived.indexed[attr], derived.unknown)
         problems.extend(found or ())
     _checkUserTracks(storage, derived, problems)
     _checkTaskUsers(storage, derived, problems)
@@ -114,7 +114,9 @@ class _Derived:
         self.keys = {}              # stem -> (number, oid)
         self.taskUsers = {}
         self.runEnds = {}
-        self.unreadable = set()     # numbers of tracks that cannot load
+        # Numbers of the tracks whose entries nobody can tell: whatever the
+        # tables hold for them passes.
+        self.unknown = set()
 
 
 def _walkTracks(storage, derived, problems, progress, total):
@@ -136,19 +138,21 @@ def _walkTracks(storage, derived, problems, progress, total):
             track._p_activate()
         except Exception as exc:
             problems.unreadable(f'track {num} cannot be loaded', exc)
-            derived.unreadable.add(num)
+            derived.unknown.add(num)
             continue
         try:
             _deriveTrack(storage, num, track, derived, problems)
         except Exception as exc:
             problems.append(f'track {num} cannot be checked: '
                             f'{describe(exc)}')
+            derived.unknown.add(num)
         if progress is not None and count % PROGRESS_STEP == 0:
             progress(count, max(total, count))
     return count
 
 
 def _deriveTrack(storage, num, track, derived, problems):
+    derived.taskUsers.setdefault(track.taskId, set()).add(track.userName)
     if track.__name__ != storage.idFromNum(num):
         problems.append(f'track {num} is named {track.__name__!r}')
     if track.__parent__ is not storage:
@@ -169,7 +173,6 @@ def _deriveTrack(storage, num, track, derived, problems):
                         f'({exc}); save its values again or remove it')
     else:
         derived.keys[trackkeys.stem(key)] = (num, track._p_oid)
-    derived.taskUsers.setdefault(track.taskId, set()).add(track.userName)
 
 
 def _checkRuns(storage, derived, problems):
@@ -197,7 +200,7 @@ def _checkUserTracks(storage, derived, problems):
         problems.append(f'user-track table misses '
                         f'{trackkeys.split(key)!r}')
     for key in sorted(stored.keys() - expected.keys()):
-        if trackkeys.numOf(key) in derived.unreadable:
+        if trackkeys.numOf(key) in derived.unknown:
             continue
         problems.append(f'user-track table holds stale '
                         f'{trackkeys.split(key)!r}')
