@@ -17,12 +17,16 @@ A step takes the state dict of one generation and returns the state dict
 of the next; each has a test that opens a file of the older generation.
 """
 
+from ZODB.POSException import POSError
+
 GENERATION = 1
 GENERATION_ATTRIBUTE = '_generation'
 
 
-class SchemaError(Exception):
-    """A database saved in a layout this code cannot read."""
+class SchemaError(POSError):
+    """A database saved in a layout this code cannot read. A POSError, so
+    ZODB raises it as it is from loading the storage, not wrapped in a
+    StateLoadError that says nothing."""
 
 
 def _evolve1(state):

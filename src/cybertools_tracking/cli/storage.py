@@ -91,8 +91,10 @@ def storageOf(session, args):
     """
     storage = session.storage
     try:
-        checkTrackingStorage(storage, f'{args.db}: root key {args.key!r}')
         with capturedLoadErrors():
+            # Asking what it provides loads it.
+            checkTrackingStorage(storage, f'{args.db}: root key '
+                                          f'{args.key!r}')
             storage._p_activate()
     except (TypeError, SchemaError) as exc:
         # Session.close would treat it as a storage (release its numbers).
