@@ -381,11 +381,16 @@ def test_remove_track_with_a_factory_lacking_user_indexes(storage):
 
 def test_reindex_repairs_damaged_indexes(storage):
     for user in ('u', 'v', 'w'):
-        storage.saveUserTrack('t', 0, user, {})
+        storage.saveUserTrack('t', 0, user, {}, timeStamp=T0)
     storage.indexes['taskId'].unindex(2, 't')
     storage._userTracks.clear()
     storage.taskUsers.clear()
-    assert storage.check() != []
+    assert storage.check() == [
+        'taskId: track 2 missing from index',
+        "user-track table misses ('u', 1, 't', 1700000000, 1)",
+        "user-track table misses ('v', 1, 't', 1700000000, 2)",
+        "user-track table misses ('w', 1, 't', 1700000000, 3)",
+        "task-user table for 't' holds [], tracks say ['u', 'v', 'w']"]
     storage.reindexTracks()
     assert storage.check() == []
     assert storage.query(userName='v') == [storage['0000002']]

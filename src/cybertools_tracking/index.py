@@ -9,8 +9,8 @@ A reverse BTree (track number -> value) is kept only where the caller
 cannot say what a track was indexed under: values taken from a track's
 ``data``, a mapping its owner may have changed in place. Metadata
 attributes change only through the storage, which passes the old value,
-so their indexes skip the reverse tree: writing it was a tenth of the
-cost of saving a track.
+so their indexes skip the reverse tree and the write of a bucket of it
+in every commit (CHANGES.txt has what that saved).
 """
 
 import datetime

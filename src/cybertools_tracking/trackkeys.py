@@ -9,8 +9,8 @@ of the user) in a few bucket reads, however many tracks there are.
 Why this order: a writer saves the tracks of one user in one run (a
 tracker session, an upload), so a batch of saves lands in a few adjacent
 buckets at the end of that user's range, not in one bucket per task all
-over the table; a commit of 1,000 tracks rewrites tens of buckets, not
-hundreds.
+over the table, and a commit rewrites the few buckets of each user it
+touches rather than one for every task.
 
 Why a str and not a tuple: ZODB pickles through a Python hook called for
 every object, and unpickles every object, so a bucket of 30 five-tuples
@@ -27,7 +27,8 @@ character that can follow in a longer name or a number.
 Why the oid: a query that finds a user's tracks here loads each track
 straight by its oid, not through the bucket of the track tree that holds
 it, which for tracks spread over months is a bucket (and a ghost per
-neighbour) per track: half the cost of a query from a cold cache. The
+neighbour) per track, the larger part of such a query's cost from a
+cold cache (CHANGES.txt has the figures). The
 number sorts before it, so the oid never changes the order; 0 stands for
 a track that had none yet (saved into a storage outside a database).
 """
