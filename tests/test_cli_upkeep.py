@@ -168,3 +168,18 @@ def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
             f'{dbPath}: parts of the storage cannot be read (a damaged '
             f'file); reindexing cannot repair that: restore the file from '
             f'a backup\n')
+
+
+def test_reading_commands_on_a_damaged_file_are_one_line(dbPath):
+    with Session(dbPath, create=False) as session:
+        oid = session.storage['0000030']._p_oid
+    spoilRecord(dbPath, oid)
+    result = run('query', '--db', dbPath)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.count('\n') == 1
+    assert result.stderr.startswith(
+        f'cybertools-tracking query: {dbPath}: cannot read the storage '
+        f'(StateLoadError (')
+    assert result.stderr.endswith(
+        f'); cybertools-tracking check --db {dbPath} names what is '
+        f'damaged\n')

@@ -6,7 +6,10 @@ Every command takes ``--db PATH|URI`` (default ``tracking.fs``). Only
 one. Tables are for people; ``--json`` prints the same facts for scripts.
 """
 
+import contextlib
 import json
+
+from ZODB.POSException import POSError
 
 from cybertools_tracking.check import capturedLoadErrors, describe
 from cybertools_tracking.cli.common import (
@@ -110,11 +113,27 @@ def storageOf(session, args):
     return storage
 
 
+@contextlib.contextmanager
+def openStorage(args, write=False):
+    """(session, storage) for a command: as ``storageOf``, and a part of
+    the file that cannot be read while the command works is one line too,
+    pointing to ``check``."""
+    with openSession(args, write=write) as session:
+        storage = storageOf(session, args)
+        try:
+            with capturedLoadErrors():
+                yield session, storage
+        except POSError as exc:
+            raise CommandError(
+                f'{args.db}: cannot read the storage ({describe(exc)}); '
+                f'cybertools-tracking check --db {args.db} names what is '
+                f'damaged') from None
+
+
 # reading
 
 def tasks(args):
-    with openSession(args) as session:
-        storage = storageOf(session, args)
+    with openStorage(args) as (session, storage):
         rows = []
         for taskId in storage.getTaskIds():
             run = storage.getRun(taskId)
@@ -134,8 +153,7 @@ def tasks(args):
 
 
 def users(args):
-    with openSession(args) as session:
-        storage = storageOf(session, args)
+    with openStorage(args) as (session, storage):
         names = storage.getUserNames(args.task)
         if not names:
             raise CommandError(f'task {args.task!r} has no tracks; tasks: '
@@ -160,8 +178,7 @@ def users(args):
 
 
 def runs(args):
-    with openSession(args) as session:
-        storage = storageOf(session, args)
+    with openStorage(args) as (session, storage):
         found = storage.getRuns(args.task)
         if args.task is not None and not found:
             known = sorted({run.taskId for run in storage.getRuns()
@@ -197,8 +214,7 @@ def query(args):
             checkCount(args.limit, '--limit', allowNone=False)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    with openSession(args) as session:
-        storage = storageOf(session, args)
+    with openStorage(args) as (session, storage):
         try:
             result = storage.query(limit=args.limit, reverse=args.reverse,
                                    **criteria)
@@ -233,8 +249,7 @@ DEMO_STEP = 60      # seconds between two saved tracks
 
 
 def demo(args):
-    with openSession(args, write=True) as session:
-        storage = storageOf(session, args)
+    with openStorage(args, write=True) as (session, storage):
         before = len(storage)
         now = getTimeStamp()
         start = now - 10 * DEMO_STEP
