@@ -748,7 +748,7 @@ def test_bad_updates_raise_and_change_nothing(stateStorage):
 
 
 def test_bad_run_ids_raise(storage):
-    for bad in ('1', -2, 1.0, True):
+    for bad in ('1', -2, 1.0, True, 2 ** 63, 2 ** 70):
         with pytest.raises(TypeError, match='runId must be an int'):
             storage.getRun(runId=bad)
         with pytest.raises(TypeError, match='runId must be an int'):

@@ -352,14 +352,14 @@ class TrackingStorage(Persistent):
             # Never overwrite: that would lose a committed track silently.
             raise RuntimeError(f'track number {num} was handed out twice; '
                                f'the number allocator is broken')
+        jar = self._p_jar
+        if jar is not None:
+            jar.add(track)      # its oid goes into the user-track table
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self._startRun(taskId)
             if 'runId' in values:
                 values['runId'] = runId
-        jar = self._p_jar
-        if jar is not None:
-            jar.add(track)      # its oid goes into the user-track table
         trackId = self.idFromNum(num)
         track.__name__, track.__parent__ = trackId, self
         self._tracks[num] = track

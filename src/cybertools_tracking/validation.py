@@ -36,14 +36,18 @@ def checkTaskId(taskId):
         checkName('taskId', taskId)
 
 
+# Run ids and track numbers are keys of 64-bit signed BTrees.
+MAX_ID = 2 ** 63 - 1
+
+
 def checkRunId(runId):
     """The run id as an int (None read as 0, the current run); TypeError
-    unless it is an int >= 0."""
+    unless it is an int from 0 to MAX_ID."""
     if runId is None:
         return 0
-    if not isInt(runId) or runId < 0:
-        raise TypeError(f'runId must be an int >= 0 (0: the current run), '
-                        f'not {runId!r}')
+    if not isInt(runId) or not 0 <= runId <= MAX_ID:
+        raise TypeError(f'runId must be an int >= 0 (0: the current run) '
+                        f'and at most {MAX_ID:,}, not {runId!r}')
     return runId
 
 
