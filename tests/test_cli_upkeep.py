@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from ZODB.utils import oid_repr
 
 from cybertools_tracking.db import Session
 
@@ -162,7 +163,7 @@ def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
             f'track 30 cannot be loaded: StateLoadError ('
             + result.stdout.split('StateLoadError (', 1)[1].split(
                 '; object', 1)[0]
-            + f'; object 0x{oid.hex().lstrip("0")} '
+            + f'; object {oid_repr(oid)} '
             f'(cybertools_tracking.btree.Track) cannot be loaded']
         assert result.stderr == (
             f'{dbPath}: parts of the storage cannot be read (a damaged '
@@ -183,3 +184,21 @@ def test_reading_commands_on_a_damaged_file_are_one_line(dbPath):
     assert result.stderr.endswith(
         f'); cybertools-tracking check --db {dbPath} names what is '
         f'damaged\n')
+
+
+def test_check_of_a_damaged_track_tree_compares_nothing_else(dbPath):
+    with Session(dbPath, create=False) as session:
+        oid = session.storage._tracks._p_oid
+    spoilRecord(dbPath, oid)
+    result = run('check', '--db', dbPath)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith('the track tree cannot be read after its '
+                               'start: StateLoadError (')
+    assert lines[0].endswith(f'; object {oid_repr(oid)} '
+                             f'(cybertools_tracking.btree.TrackTree) cannot '
+                             f'be loaded')
+    assert lines[1] == ('the indexes and tables were not compared with the '
+                        'tracks: not all tracks could be read')
+    assert 'Traceback' not in result.stderr

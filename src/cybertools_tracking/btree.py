@@ -189,9 +189,6 @@ class TrackingStorage(Persistent):
     """See ITrackingStorage."""
 
     trackFactory = Track
-    # A storage saved before generations were recorded is generation 0;
-    # __setstate__ evolves what it loads (see ``generations``).
-    _generation = generations.GENERATION
 
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
@@ -210,8 +207,10 @@ class TrackingStorage(Persistent):
                 self.indexes[attr] = self._newIndex(attr)
 
     def __setstate__(self, state):
-        # Raises SchemaError for a newer generation before anything of it
-        # is set: such a storage is never half-read.
+        # An older generation's state (one saved before generations were
+        # recorded is generation 0) is evolved as it is loaded; a newer
+        # one raises SchemaError before anything of it is set, so such a
+        # storage is never half-read.
         stored = generations.generationOf(state)
         state = generations.evolveState(state)
         super().__setstate__(state)

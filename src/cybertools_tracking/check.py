@@ -44,17 +44,19 @@ def _check(storage, progress, failed):
     total = _safe(problems, 'the track count', storage._count)
     if total is None:
         total = 0
-    derived = _Derived(storage.indexes.keys())
+    indexes = _safe(problems, 'the index registry',
+                    lambda: list(storage.indexes.items()))
+    derived = _Derived(dict(indexes or ()))
+    if indexes is None:
+        derived.complete = False
     count = _walkTracks(storage, derived, problems, progress, total)
-    if count != total:
-        problems.append(f'track count says {total}, storage holds {count}')
-    _safe(problems, 'the runs', _checkRuns, storage, derived, problems)
-    for attr, index in storage.indexes.items():
-        found = _safe(problems, f'index {attr!r}', index.check,
-                      derived.indexed[attr], derived.unknown)
-        problems.extend(found or ())
-    _checkUserTracks(storage, derived, problems)
-    _checkTaskUsers(storage, derived, problems)
+    if derived.complete:
+        _compare(storage, derived, problems, count, total)
+    else:
+        # Every table would differ from what the tracks read so far say.
+        problems.append(Unreadable(
+            'the indexes and tables were not compared with the tracks: '
+            'not all tracks could be read'))
     if progress is not None:
         progress(count, max(total, count))
     return list(problems)
@@ -106,25 +108,40 @@ def capturedLogRecords(loggerName, start):
         logger.removeFilter(capture)
 
 
+def _compare(storage, derived, problems, count, total):
+    if count != total:
+        problems.append(f'track count says {total}, storage holds {count}')
+    _safe(problems, 'the runs', _checkRuns, storage, derived, problems)
+    for attr, index in derived.indexes.items():
+        found = _safe(problems, f'index {attr!r}', index.check,
+                      derived.indexed[attr], derived.unknown)
+        problems.extend(found or ())
+    _checkUserTracks(storage, derived, problems)
+    _checkTaskUsers(storage, derived, problems)
+
+
 class _Derived:
     """What the tables beside the tracks should hold, as the tracks say."""
 
-    def __init__(self, indexNames):
-        self.indexed = {attr: {} for attr in indexNames}
+    def __init__(self, indexes):
+        self.indexes = indexes
+        self.indexed = {attr: {} for attr in indexes}
         self.keys = {}              # stem -> (number, oid)
         self.taskUsers = {}
         self.runEnds = {}
         # Numbers of the tracks whose entries nobody can tell: whatever the
         # tables hold for them passes.
         self.unknown = set()
+        self.complete = True        # False when the track tree broke off
 
 
 def _walkTracks(storage, derived, problems, progress, total):
     count = 0
-    num = None
-    items = iter(storage._tracks.items())
+    num = items = None
     while True:
         try:
+            if items is None:
+                items = iter(storage._tracks.items())
             num, track = next(items)
         except StopIteration:
             break
@@ -132,6 +149,7 @@ def _walkTracks(storage, derived, problems, progress, total):
             after = 'its start' if num is None else f'track {num}'
             problems.unreadable(f'the track tree cannot be read after '
                                 f'{after}', exc)
+            derived.complete = False
             break
         count += 1
         try:
