@@ -101,7 +101,8 @@ def capturedLogRecords(loggerName, start):
         return False
 
     logger = logging.getLogger(loggerName)
-    logger.addFilter(capture)
+    # First in line: a capture inside another gets the records.
+    logger.filters.insert(0, capture)
     try:
         yield failed
     finally:

@@ -114,11 +114,12 @@ def storageOf(session, args):
 
 
 @contextlib.contextmanager
-def openStorage(args, write=False):
-    """(session, storage) for a command: as ``storageOf``, and a part of
-    the file that cannot be read while the command works is one line too,
-    pointing to ``check``."""
-    with openSession(args, write=write) as session:
+def openStorage(args, write=False, create=None):
+    """(session, storage) for a command (write, create: as for
+    ``openSession``): as ``storageOf``, and a part of the file that cannot
+    be read while the command works is one line too, pointing to
+    ``check``."""
+    with openSession(args, write=write, create=create) as session:
         storage = storageOf(session, args)
         try:
             with capturedLoadErrors():

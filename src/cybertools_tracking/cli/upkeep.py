@@ -14,9 +14,8 @@ import sys
 from cybertools_tracking import generations
 from cybertools_tracking.check import (
     Unreadable, capturedLoadErrors, capturedLogRecords)
-from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession)
-from cybertools_tracking.cli.storage import storageOf
+from cybertools_tracking.cli.common import CommandError, addDbArgument
+from cybertools_tracking.cli.storage import openStorage
 from cybertools_tracking.db import isURI
 from cybertools_tracking.db import pack as packDB
 
@@ -66,18 +65,11 @@ def _days(text):
     return days
 
 
-def openForWriting(args):
-    """A writable Session on an existing database and storage: repairing
-    or packing never creates either."""
-    return openSession(args, write=True, create=False)
-
-
 def check(args):
     # Checking only reads (and works while a tracker holds the file);
-    # repairing needs the file to itself.
-    opener = openForWriting if args.repair else openSession
-    with opener(args) as session:
-        storage = storageOf(session, args)
+    # repairing needs the file to itself. Neither creates anything.
+    with openStorage(args, write=args.repair, create=False) as (session,
+                                                                storage):
         problems = storage.check()
         stored = generations.storedGeneration(storage)
         for problem in problems:
@@ -119,9 +111,8 @@ def pack(args):
     days = _days(args.days)
     path = None if isURI(args.db) else args.db
     before = _size(path)
-    with openForWriting(args) as session:
-        # What the key holds is checked before the file is touched.
-        storageOf(session, args)
+    # What the key holds is checked before the file is touched.
+    with openStorage(args, write=True, create=False) as (session, storage):
         try:
             with capturedLoadErrors(), capturedLogRecords('ZODB.DB',
                                                           'packing'):
