@@ -56,6 +56,12 @@ LAYOUT = {
     'BTrees.OOBTree.OOBTree': BTREE,
     'BTrees.OOBTree.OOTreeSet': BTREE,
 }
+# Attributes only some objects of a class have: a storage's own
+# trackFactory (when it was given one), an index's reverse map (over data).
+OPTIONAL = {
+    'cybertools_tracking.btree.TrackingStorage': ['trackFactory'],
+    'cybertools_tracking.index.FieldIndex': ['_rev'],
+}
 PROJECT_CLASSES = {name for name in LAYOUT
                    if name.startswith('cybertools_tracking.')}
 
@@ -149,25 +155,40 @@ def test_the_saved_layout_is_exactly_the_expected_one(tmp_path):
     assert saved == {name: LAYOUT[name] for name in saved}
 
 
-def test_a_tracker_saves_only_classes_of_the_layout(tmp_path, open_tracker,
-                                                    hq):
-    # The tracker's registry and the uploader's place are tracks of
-    # internal tasks; their data keys are part of the format too.
+# What the usage layer keeps in a storage, as tracks of its tasks: the data
+# keys of each kind of track (the tracker registry, the uploader's place,
+# the rows of a Statistic and of a State). Part of the format like LAYOUT.
+TRACK_DATA = {
+    '__registry__': ['checkpoints', 'description', 'max_rows', 'type'],
+    '__upload__': ['After', 'Key', 'Through'],
+    '__submissions__': ['Count', 'Key', 'Watermark'],
+    'clicks': ['Count'],
+    'mode': ['Count', 'State'],
+}
+
+
+def test_a_tracker_saves_only_classes_and_data_keys_of_the_layout(
+        tmp_path, open_tracker, hq):
     tracker = open_tracker()
     tracker.track_statistic('clicks')
     tracker['clicks'] += 1
+    tracker.track_state('mode', 'light')
+    tracker['mode'] = 'dark'
     tracker.setup_hq(hq.url, 'KEY')
     assert tracker.submit_statistics() is True
     tracker.close()
     path = tmp_path / 'data' / 'usage.db'
     saved = savedLayout(path)
-    assert set(saved) <= set(LAYOUT)
-    assert saved['cybertools_tracking.btree.TrackingStorage'] == [
-        name for name in LAYOUT['cybertools_tracking.btree.TrackingStorage']
-        if name != 'trackFactory']
+    # A tracker gives its storage no trackFactory and indexes no data.
+    assert saved == {name: ([attr for attr in LAYOUT[name]
+                             if attr not in OPTIONAL.get(name, ())]
+                            if LAYOUT[name] != BTREE else BTREE)
+                     for name in saved}
     with Session(str(path), read_only=True, create=False) as session:
-        tasks = session.storage.getTaskIds()
-    assert {'__registry__', '__submissions__', 'clicks'} <= set(tasks)
+        keys = {}
+        for track in session.storage.values():
+            keys.setdefault(track.taskId, set()).add(tuple(sorted(track.data)))
+    assert keys == {task: {tuple(names)} for task, names in TRACK_DATA.items()}
 
 
 # generations
