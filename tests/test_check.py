@@ -134,3 +134,46 @@ def test_progress_is_called_every_step_and_at_the_end(db):
     assert calls == [(PROGRESS_STEP, total), (2 * PROGRESS_STEP, total),
                      (total, total)]
     assert storage.check() == []
+
+
+def plantUnkeyed(storage, num, timeStamp=2 ** 64):
+    """Track num as a release that checked less left it: its time stamp
+    beyond any key, indexed under it, and no user-track table key."""
+    track = storage[num]
+    storage._userTracks.remove(storage._keyOf(num, track))
+    storage.indexes['timeStamp'].index(num, timeStamp, old=track.timeStamp)
+    track.timeStamp = timeStamp
+    return track
+
+
+def test_an_unkeyed_track_can_be_removed_and_the_storage_agrees(filled):
+    storage = filled.storage
+    track = plantUnkeyed(storage, 2)
+    assert storage.check()[0].startswith('track 2 cannot have a user-track '
+                                         'table key')
+    storage.removeTrack(track)
+    assert storage.check() == []
+    assert list(storage) == ['0000001', '0000003']
+
+
+def test_an_unkeyed_track_can_be_saved_again_and_the_storage_agrees(filled):
+    storage = filled.storage
+    track = plantUnkeyed(storage, 2)
+    storage.updateTrack(track, {'fixed': True}, timeStamp=T0 + 1)
+    assert storage.check() == []
+    assert storage.getLastUserTrack('t', 1, 'u2') is track
+
+
+def test_reindexing_an_unkeyed_track_names_it_and_changes_nothing(filled):
+    storage = filled.storage
+    plantUnkeyed(storage, 2)
+    tables = storage.indexes, storage._userTracks, storage.taskUsers
+    before = storage.check()
+    with pytest.raises(ValueError, match=(
+            r'^track 2 cannot be indexed \(18446744073709551616 is out of '
+            r'range for a track key \(64-bit\)\); update it with values in '
+            r'range or remove it, then reindex$')):
+        storage.reindexTracks()
+    assert (storage.indexes, storage._userTracks, storage.taskUsers) == \
+        tables
+    assert storage.check() == before

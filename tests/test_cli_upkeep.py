@@ -202,3 +202,25 @@ def test_check_of_a_damaged_track_tree_compares_nothing_else(dbPath):
     assert lines[1] == ('the indexes and tables were not compared with the '
                         'tracks: not all tracks could be read')
     assert 'Traceback' not in result.stderr
+
+
+def test_repair_of_an_unkeyable_track_names_it_and_changes_nothing(dbPath):
+    with Session(dbPath) as session:
+        def plant(storage):
+            # As a release that checked less saved it: unkeyed.
+            track = storage['0000007']
+            storage._userTracks.remove(storage._keyOf(7, track))
+            track.timeStamp = 2 ** 64
+        session.run(plant)
+    before = open(dbPath, 'rb').read()
+    result = run('check', '--db', dbPath, '--repair')
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    assert result.stdout.splitlines()[0].startswith(
+        'track 7 cannot have a user-track table key')
+    assert result.stderr == (
+        f'{dbPath}: cannot repair, nothing was changed: track 7 cannot be '
+        f'indexed (18446744073709551616 is out of range for a track key '
+        f'(64-bit)); update it with values in range or remove it, then '
+        f'reindex\n')
+    assert open(dbPath, 'rb').read() == before

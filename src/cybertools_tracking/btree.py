@@ -381,7 +381,8 @@ class TrackingStorage(Persistent):
         key = self._keyOf(num, track)
         # Everything that can fail has been checked; now change things.
         old = self._indexEntries(track)
-        self._userTracks.remove(key)
+        if key is not None:
+            self._userTracks.remove(key)
         track.update(data, overwrite)
         track.timeStamp = timeStamp
         self._indexTrack(num, track, old=old)
@@ -405,7 +406,8 @@ class TrackingStorage(Persistent):
         old = self._indexEntries(track)
         for attr, index in self.indexes.items():
             index.unindex(num, old.get(attr))
-        self._userTracks.remove(key)
+        if key is not None:
+            self._userTracks.remove(key)
         del self._tracks[num]
         self._count.change(-1)
         self._dropTaskUser(track.taskId, track.userName)
@@ -420,6 +422,7 @@ class TrackingStorage(Persistent):
     def reindexTracks(self, progress=None):
         """See ITrackingStorage; progress(done, total), when given, is
         called every ``check.PROGRESS_STEP`` tracks and once at the end."""
+        tables = self.indexes, self._userTracks, self.taskUsers
         indexes = OOBTree()
         for attr in self.indexes.keys():
             if attr not in TABLE_ATTRIBUTES:
@@ -430,7 +433,14 @@ class TrackingStorage(Persistent):
         total = self._count()
         count = 0
         for num, track in self._tracks.items():
-            self._indexTrack(num, track)
+            try:
+                self._indexTrack(num, track)
+            except (TypeError, ValueError, OverflowError) as exc:
+                # The old tables come back: a failed reindex changes none.
+                self.indexes, self._userTracks, self.taskUsers = tables
+                raise ValueError(
+                    f'track {num} cannot be indexed ({exc}); update it with '
+                    f'values in range or remove it, then reindex') from None
             count += 1
             if progress is not None and count % PROGRESS_STEP == 0:
                 progress(count, max(total, count))
@@ -512,10 +522,16 @@ class TrackingStorage(Persistent):
 
     def _keyOf(self, num, track):
         """The user-track table key of track number num as stored (the
-        oid it was saved with need not be the track's); KeyError when the
-        table has none."""
-        key = trackkeys.find(self._userTracks,
-                             trackkeys.stem(trackkeys.trackKey(num, track)))
+        oid it was saved with need not be the track's); None for a track
+        whose values no key can hold (it was never keyed: saved by a
+        release that checked less, or changed behind the storage's back),
+        so that updating or removing it mends the storage; KeyError when
+        the table has no key for a track that should have one."""
+        try:
+            stem = trackkeys.stem(trackkeys.trackKey(num, track))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        key = trackkeys.find(self._userTracks, stem)
         if key is None:
             raise KeyError(f'the user-track table has no key for track '
                            f'{num} ({track!r}); run check() or '

@@ -190,7 +190,10 @@ class ITrackingStorage(Interface):
         table from the tracks, and set the track count to what they are.
         progress: None, or a callable progress(done, total) called now
         and then with the number of tracks reindexed so far and the
-        number expected (both int), and once when all are done."""
+        number expected (both int), and once when all are done. A track
+        whose values cannot be indexed (a time stamp no key can hold,
+        saved by an older release) is a ValueError naming it, and the
+        tables stay as they were."""
 
     def setupIndexes(progress=None):
         """Add an index for every index attribute of the trackFactory that

@@ -94,7 +94,13 @@ def check(args):
             print(f'{args.db}: {len(problems)} difference(s); run check '
                   f'--repair to rebuild the indexes', file=sys.stderr)
             return 1
-        session.run(lambda storage: storage.reindexTracks())
+        try:
+            session.run(lambda storage: storage.reindexTracks())
+        except ValueError as exc:
+            # session.run aborted the transaction: nothing was changed.
+            print(f'{args.db}: cannot repair, nothing was changed: {exc}',
+                  file=sys.stderr)
+            return 1
         left = storage.check()
         if left:
             for problem in left:
