@@ -9,6 +9,10 @@ import sysconfig
 import time
 
 import pytest
+import ZODB
+import ZODB.FileStorage
+from BTrees.OOBTree import OOBTree
+from persistent.mapping import PersistentMapping
 
 from cybertools_tracking.db import Session
 
@@ -239,9 +243,6 @@ def test_the_ends_of_the_time_range_are_accepted(demoDir):
 
 
 def plantNonStorage(path, value):
-    import transaction
-    import ZODB
-    import ZODB.FileStorage
     db = ZODB.DB(ZODB.FileStorage.FileStorage(str(path)))
     try:
         with db.transaction() as conn:
@@ -253,10 +254,8 @@ def plantNonStorage(path, value):
 NOT_STORAGES = {
     'list': (lambda: [1, 2], 'builtins.list'),
     'int': (lambda: 7, 'builtins.int'),
-    'mapping': (lambda: __import__('persistent.mapping').mapping
-                .PersistentMapping(), 'persistent.mapping.PersistentMapping'),
-    'tree': (lambda: __import__('BTrees.OOBTree').OOBTree.OOBTree(),
-             'BTrees.OOBTree.OOBTree'),
+    'mapping': (PersistentMapping, 'persistent.mapping.PersistentMapping'),
+    'tree': (OOBTree, 'BTrees.OOBTree.OOBTree'),
 }
 
 

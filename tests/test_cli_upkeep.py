@@ -159,12 +159,12 @@ def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
         result = run('check', '--db', dbPath, *args)
         assert result.returncode == 1
         assert 'Traceback' not in result.stdout + result.stderr
-        assert result.stdout.splitlines() == [
-            f'track 30 cannot be loaded: StateLoadError ('
-            + result.stdout.split('StateLoadError (', 1)[1].split(
-                '; object', 1)[0]
-            + f'; object {oid_repr(oid)} '
-            f'(cybertools_tracking.btree.Track) cannot be loaded']
+        [line] = result.stdout.splitlines()
+        # Between the two: what the unpickler said about the bytes.
+        assert line.startswith('track 30 cannot be loaded: StateLoadError (')
+        assert line.endswith(f'); object {oid_repr(oid)} '
+                             f'(cybertools_tracking.btree.Track) cannot be '
+                             f'loaded')
         assert result.stderr == (
             f'{dbPath}: parts of the storage cannot be read (a damaged '
             f'file); reindexing cannot repair that: restore the file from '

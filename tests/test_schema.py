@@ -15,7 +15,7 @@ import ZODB.FileStorage
 from ZODB.utils import get_pickle_metadata
 
 from cybertools_tracking import generations
-from cybertools_tracking.btree import Track, TrackingStorage
+from cybertools_tracking.btree import Track
 from cybertools_tracking.db import Session
 
 FIXTURES = Path(__file__).parent / 'fixtures'
