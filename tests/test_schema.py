@@ -74,7 +74,9 @@ def savedLayout(path):
     layout = {}
     try:
         conn = db.open()
-        for oid in list(storage._index.keys()):
+        oids = {record.oid for transaction_ in storage.iterator()
+                for record in transaction_}
+        for oid in sorted(oids):
             record, serial = storage.load(oid)
             module, name = get_pickle_metadata(record)
             obj = conn.get(oid)
