@@ -71,7 +71,6 @@ def check(args):
     with openStorage(args, write=args.repair, create=False) as (session,
                                                                 storage):
         problems = storage.check()
-        stored = generations.storedGeneration(storage)
         for problem in problems:
             print(problem)
         if any(isinstance(problem, Unreadable) for problem in problems):
@@ -79,13 +78,7 @@ def check(args):
                   f'damaged file); reindexing cannot repair that: restore '
                   f'the file from a backup', file=sys.stderr)
             return 1
-        if args.repair and stored < generations.GENERATION:
-            session.run(generations.evolve)
-            print(f'{args.db}: stored schema generation {stored} as '
-                  f'generation {generations.GENERATION}')
-        elif stored < generations.GENERATION:
-            print(f'{args.db}: saved in schema generation {stored}, read as '
-                  f'{generations.GENERATION}; check --repair stores it so')
+        _generation(args, session, storage)
         if not problems:
             print(f'{args.db}: {len(storage):,} tracks; indexes, task-user '
                   f'and user-track tables agree with them')
@@ -94,23 +87,42 @@ def check(args):
             print(f'{args.db}: {len(problems)} difference(s); run check '
                   f'--repair to rebuild the indexes', file=sys.stderr)
             return 1
-        try:
-            session.run(lambda storage: storage.reindexTracks())
-        except ValueError as exc:
-            # session.run aborted the transaction: nothing was changed.
-            print(f'{args.db}: cannot repair, nothing was changed: {exc}',
-                  file=sys.stderr)
-            return 1
-        left = storage.check()
-        if left:
-            for problem in left:
-                print(f'after repair: {problem}')
-            print(f'{args.db}: reindexed, {len(left)} difference(s) that '
-                  f'reindexing cannot fix remain', file=sys.stderr)
-            return 1
-        print(f'{args.db}: repaired {len(problems)} difference(s) by '
-              f'reindexing {len(storage):,} tracks')
-        return 0
+        return _repair(args, session, storage, problems)
+
+
+def _generation(args, session, storage):
+    """Say when the storage is saved in an older schema generation; with
+    --repair, store it in the current one."""
+    stored = generations.storedGeneration(storage)
+    if stored == generations.GENERATION:
+        return
+    if args.repair:
+        session.run(generations.evolve)
+        print(f'{args.db}: stored schema generation {stored} as '
+              f'generation {generations.GENERATION}')
+    else:
+        print(f'{args.db}: saved in schema generation {stored}, read as '
+              f'{generations.GENERATION}; check --repair stores it so')
+
+
+def _repair(args, session, storage, problems):
+    try:
+        session.run(lambda storage: storage.reindexTracks())
+    except ValueError as exc:
+        # session.run aborted the transaction: nothing was changed.
+        print(f'{args.db}: cannot repair, nothing was changed: {exc}',
+              file=sys.stderr)
+        return 1
+    left = storage.check()
+    if left:
+        for problem in left:
+            print(f'after repair: {problem}')
+        print(f'{args.db}: reindexed, {len(left)} difference(s) that '
+              f'reindexing cannot fix remain', file=sys.stderr)
+        return 1
+    print(f'{args.db}: repaired {len(problems)} difference(s) by '
+          f'reindexing {len(storage):,} tracks')
+    return 0
 
 
 def pack(args):
