@@ -1,4 +1,6 @@
-"""Run the seed doctest (doctests/tracking.txt) before everything else."""
+"""Run the seed doctest (doctests/tracking.txt) first: it opens the tour
+as the original's README did. No doctest needs another to have run before
+it; tests/test_doctests.py runs each one alone to keep it so."""
 
 SEED = 'tracking.txt'
 

@@ -1,8 +1,11 @@
-"""``benchmarks/floor.py`` runs for real, tiny, in a subprocess: it exits 0
-and prints every row with numbers and ratios. Timings are only checked to
-be numbers; the storage loads per track are counts, so those are checked."""
+"""``benchmarks/floor.py``'s contract, run for real, tiny, in a
+subprocess: it exits 0, says what it ran on, and prints for every row it
+names the figures its header names (times, ratios to SQLite, sizes, loads
+per track), as numbers. What the figures are is the benchmark's to
+report, not this test's to assert."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +13,6 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[1] / 'benchmarks' / 'floor.py'
-LABEL = 32        # the width of the table's label column
 
 WRITES = ['sqlite, 5 indexes', 'sqlite, no index', 'zodb (a) Track per row',
           'zodb (b) Persistent(tuple)', 'zodb (c) tuples, no record']
@@ -18,6 +20,7 @@ READS = ['zodb (a) via LOBTree', 'zodb (a) by oid, conn.get',
          'zodb (a) by oid, raw load', 'zodb (b) via LOBTree',
          'zodb (b) by oid, conn.get', 'zodb (b) by oid, raw load',
          'zodb (c) via LOBTree']
+ROW = re.compile(r'^(?P<label>\S.*?)\s{2,}(?P<figures>[\d.]+(?:\s+[\d.]+)*)$')
 
 
 def run(*args):
@@ -25,16 +28,20 @@ def run(*args):
                           capture_output=True, text=True, timeout=300)
 
 
-def rows(text, heading):
-    """{label: [numbers]} for the table section under heading."""
+def section(text, heading):
+    """(the figure names of the heading line, {label: [numbers]}) of the
+    table under the line starting with heading."""
     lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
-    out = {}
+    start = next(i for i, line in enumerate(lines)
+                 if line.startswith(heading))
+    names = lines[start][len(heading):].split()
+    rows = {}
     for line in lines[start + 1:]:
-        if not line.startswith(('sqlite', 'zodb')):
+        match = ROW.match(line.rstrip())
+        if match is None:
             break
-        out[line[:LABEL].strip()] = [float(v) for v in line[LABEL:].split()]
-    return out
+        rows[match['label']] = [float(v) for v in match['figures'].split()]
+    return names, rows
 
 
 @pytest.fixture(scope='module')
@@ -48,36 +55,34 @@ def done(tmp_path_factory):
 
 def test_exits_0_and_says_what_it_ran_on(done):
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith('python 3.')
-    assert 'SQLite 3.' in done.stdout and 'N = 2,000 tracks' in done.stdout
+    first = done.stdout.splitlines()[0]
+    assert first.startswith('python 3.')
+    assert 'SQLite 3.' in first and 'ZODB' in first
+    assert 'N = 2,000 tracks' in done.stdout
 
 
-def test_writes_have_times_ratios_and_sizes(done):
-    writes = rows(done.stdout, 'write, commit every 1,000')
-    assert list(writes) == WRITES
-    for label, numbers in writes.items():
-        # us/track, file MB; ZODB also /sqlite5 and /sqlite0
-        assert len(numbers) == (2 if label.startswith('sqlite') else 4)
-        assert all(n > 0 for n in numbers)
+def test_each_write_row_has_every_figure_its_header_names(done):
+    names, rows = section(done.stdout, 'write, commit every 1,000')
+    assert names == ['us/track', '/sqlite5', '/sqlite0', 'file', 'MB']
+    assert list(rows) == WRITES
+    for label, figures in rows.items():
+        # SQLite rows are the peers: no ratio to themselves.
+        expected = 2 if label.startswith('sqlite') else 4
+        assert len(figures) == expected, (label, figures)
+        assert figures[0] > 0
 
 
-@pytest.mark.parametrize('what, sqlite', [('random', 'sqlite, id = ?'),
-                                          ('consecutive',
-                                           'sqlite, id BETWEEN')])
-def test_reads_have_times_ratios_and_load_counts(done, what, sqlite):
-    reads = rows(done.stdout, f'cold read, 100 {what}')
-    assert list(reads) == [sqlite] + READS
-    assert len(reads[sqlite]) == 1
+@pytest.mark.parametrize('what, peer', [('random', 'sqlite, id = ?'),
+                                        ('consecutive',
+                                         'sqlite, id BETWEEN')])
+def test_each_read_row_has_every_figure_its_header_names(done, what, peer):
+    names, rows = section(done.stdout, f'cold read, 100 {what}')
+    assert names == ['us/track', '/sqlite', 'loads/tr']
+    assert list(rows) == [peer] + READS
+    assert len(rows[peer]) == 1 and rows[peer][0] > 0
     for label in READS:
-        seconds, ratio, loads = reads[label]
-        assert seconds > 0 and ratio > 0
-    # conn.get loads a record twice (its class, then its state); the raw
-    # load once; tuples in the tree share their buckets' loads.
-    for kind in 'ab':
-        assert reads[f'zodb ({kind}) by oid, conn.get'][2] == 2.0
-        assert reads[f'zodb ({kind}) by oid, raw load'][2] == 1.0
-        assert reads[f'zodb ({kind}) via LOBTree'][2] > 1.0
-    assert reads['zodb (c) via LOBTree'][2] < 1.0
+        seconds, ratio, loads = rows[label]
+        assert seconds > 0 and ratio > 0 and loads > 0
 
 
 def test_leaves_no_files_behind(done):

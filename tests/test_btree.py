@@ -1,83 +1,20 @@
-"""The storage layer (cybertools_tracking.btree): every method of issue 2,
-its edge cases and its bad input, on a storage kept in a real FileStorage.
-"""
+"""The storage layer (cybertools_tracking.btree): every method of
+ITrackingStorage, its edge cases and its bad input, on a storage kept in
+a real FileStorage. Cross-checking is tested in test_check.py."""
 
 import datetime
 import math
 import re
 
 import pytest
-import transaction
 from zope.interface.verify import verifyClass, verifyObject
 
 from cybertools_tracking.btree import Run, Track, TrackingStorage
-from cybertools_tracking.db import getStorage, openDB
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
-from cybertools_tracking.timestamps import getTimeStamp, timeStamp2ISO
+from cybertools_tracking.timestamps import (
+    TIME_MAX, TIME_MIN, getTimeStamp, timeStamp2LocalMinute)
 
-T0 = 1_700_000_000      # a fixed time, so tests do not depend on the clock
-
-
-class StateTrack(Track):
-    """Like the original's notifications: ``state`` indexed from data."""
-
-    index_attributes = Track.index_attributes + ('state',)
-    typeName = 'Notification'
-
-
-class Db:
-    """A FileStorage database in tmp_path with one connection."""
-
-    def __init__(self, path, trackFactory=None):
-        self.db = openDB(str(path))
-        self.tm = transaction.TransactionManager()
-        self.conn = self.db.open(transaction_manager=self.tm)
-        self.storage = getStorage(self.conn, trackFactory=trackFactory)
-
-    def commit(self):
-        self.tm.commit()
-
-    def close(self):
-        self.tm.abort()
-        self.conn.close()
-        self.db.close()
-
-
-@pytest.fixture
-def db(tmp_path):
-    opened = Db(tmp_path / 'tracking.fs')
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def storage(db):
-    return db.storage
-
-
-@pytest.fixture
-def stateStorage(tmp_path):
-    opened = Db(tmp_path / 'state.fs', trackFactory=StateTrack)
-    yield opened.storage
-    opened.close()
-
-
-def snapshot(storage):
-    """Everything a failed call must leave as it was."""
-    return {
-        'len': len(storage),
-        'tracks': [(tid, t.timeStamp, dict(t.data))
-                   for tid, t in storage.items()],
-        'indexes': {attr: list(index.items())
-                    for attr, index in storage.indexes.items()},
-        'last': list(storage._lastTracks),
-        'taskUsers': {task: list(users)
-                      for task, users in storage.taskUsers.items()},
-        'runs': [(r.id, r.taskId, r.start, r.end, r.finished)
-                 for r in storage.getRuns()],
-        'currentRuns': dict(storage.currentRuns),
-        'check': storage.check(),
-    }
+from storage_fixtures import T0, StateTrack, snapshot
 
 
 # interfaces
@@ -125,7 +62,7 @@ def test_track_without_data_has_an_empty_mapping():
 def test_track_repr(storage):
     storage.saveUserTrack('a001', 0, 'u1', {'somekey': 'somevalue'},
                           timeStamp=T0)
-    stamp = timeStamp2ISO(T0)
+    stamp = timeStamp2LocalMinute(T0)
     assert re.fullmatch(r'\d{4}-\d\d-\d\d \d\d:\d\d', stamp)
     assert repr(storage['0000001']) == (
         f"<Track ['a001', 1, 'u1', '{stamp}']: {{'somekey': 'somevalue'}}>")
@@ -173,7 +110,7 @@ def test_run_repr_and_attributes(storage):
     run = storage.getRun(runId=runId)
     assert (run.id, run.taskId, run.finished) == (3, 'a001', False)
     assert run.start == run.end
-    stamp = timeStamp2ISO(run.start)
+    stamp = timeStamp2LocalMinute(run.start)
     assert repr(run) == f'<Run 3, {stamp}, {stamp}, False>'
     storage.stopRun('a001')
     assert repr(run).endswith(', True>')
@@ -181,15 +118,23 @@ def test_run_repr_and_attributes(storage):
 
 # container protocol
 
-def test_container_protocol(storage):
+def saveThree(storage):
     for i in range(3):
         storage.saveUserTrack('t', 0, f'u{i}', {'i': i})
+
+
+def test_the_container_iterates_in_number_order(storage):
+    saveThree(storage)
     assert len(storage) == 3
     assert list(storage) == ['0000001', '0000002', '0000003']
     assert storage.keys() == ['0000001', '0000002', '0000003']
     assert [t.data['i'] for t in storage.values()] == [0, 1, 2]
     assert [(k, t.userName) for k, t in storage.items()] == [
         ('0000001', 'u0'), ('0000002', 'u1'), ('0000003', 'u2')]
+
+
+def test_the_container_finds_tracks_by_id_or_number(storage):
+    saveThree(storage)
     assert storage['0000002'].userName == 'u1'
     assert storage[2] is storage['0000002']
     assert '0000003' in storage and 3 in storage
@@ -198,13 +143,18 @@ def test_container_protocol(storage):
     assert storage.get('0000009') is None
     assert storage.get('0000009', 'nope') == 'nope'
     assert storage.idFromNum(42) == '0000042'
-    # Only the canonical id names a track, as in a container of strings.
-    for other in ('1', '00000001', ' 0000001', '０００００01', 'x', None, 1.0,
-                  True, 0, -1, 2 ** 64):
-        assert other not in storage
-        assert storage.get(other) is None
-        with pytest.raises(KeyError):
-            storage[other]
+
+
+@pytest.mark.parametrize('other', [
+    '1', '00000001', ' 0000001', '０００００01', 'x', None, 1.0, True, 0, -1,
+    2 ** 64])
+def test_only_the_canonical_id_names_a_track(storage, other):
+    # As in a container keyed by those strings.
+    saveThree(storage)
+    assert other not in storage
+    assert storage.get(other) is None
+    with pytest.raises(KeyError):
+        storage[other]
 
 
 def test_single_writer_gets_1_2_3_across_commits(db):
@@ -444,11 +394,16 @@ def test_remove_track_with_a_factory_lacking_user_indexes(storage):
 
 def test_reindex_repairs_damaged_indexes(storage):
     for user in ('u', 'v', 'w'):
-        storage.saveUserTrack('t', 0, user, {})
+        storage.saveUserTrack('t', 0, user, {}, timeStamp=T0)
     storage.indexes['taskId'].unindex(2, 't')
-    storage._lastTracks.clear()
+    storage._userTracks.clear()
     storage.taskUsers.clear()
-    assert storage.check() != []
+    assert storage.check() == [
+        'taskId: track 2 missing from index',
+        "user-track table misses ('u', 1, 't', 1700000000, 1)",
+        "user-track table misses ('v', 1, 't', 1700000000, 2)",
+        "user-track table misses ('w', 1, 't', 1700000000, 3)",
+        "task-user table for 't' holds [], tracks say ['u', 'v', 'w']"]
     storage.reindexTracks()
     assert storage.check() == []
     assert storage.query(userName='v') == [storage['0000002']]
@@ -715,6 +670,71 @@ def test_bad_save_options_raise_and_change_nothing(stateStorage, kw, error,
     assert snapshot(storage) == before
 
 
+OUT_OF_RANGE = [2 ** 63, -2 ** 63 - 1, 2 ** 64, 10 ** 30, 1e308, -1e308,
+                TIME_MAX + 1, TIME_MIN - 1,
+                datetime.datetime(9999, 12, 31, 23, 59,
+                                  tzinfo=datetime.timezone.utc),
+                datetime.date(1, 1, 1)]
+
+
+@pytest.mark.parametrize('update', [False, True])
+@pytest.mark.parametrize('when', OUT_OF_RANGE)
+def test_a_time_out_of_range_raises_and_a_commit_stores_nothing(db, when,
+                                                                update):
+    storage = db.storage
+    storage.saveUserTrack('a001', 0, 'u1', {'k': 1}, timeStamp=T0)
+    db.commit()
+    before = snapshot(storage)
+    with pytest.raises(ValueError, match=re.escape(
+            'timeStamp must be a time from 0001-01-02 to 9999-12-30 (epoch '
+            'seconds -62135510400 to 253402214399), not ')):
+        storage.saveUserTrack('a001', 0, 'u1', {'k': 2}, update=update,
+                              timeStamp=when)
+    db.commit()         # what a caller that catches the error may do
+    assert snapshot(storage) == before
+    assert before['check'] == []
+
+
+@pytest.mark.parametrize('when', [TIME_MIN, TIME_MAX])
+def test_the_ends_of_the_time_range_are_saved_and_shown(storage, when):
+    trackId = storage.saveUserTrack('a001', 0, 'u1', {}, timeStamp=when)
+    track = storage[trackId]
+    assert track.timeStamp == when
+    assert repr(track).startswith(
+        f"<Track ['a001', 1, 'u1', '{timeStamp2LocalMinute(when)}']")
+    assert storage.query(timeFromTo=(when, when)) == [track]
+    assert storage.check() == []
+
+
+def test_update_track_checks_its_time_before_any_change(stateStorage):
+    storage = stateStorage
+    storage.saveUserTrack('a001', 0, 'u1', {'state': 'new'}, timeStamp=T0)
+    before = snapshot(storage)
+    with pytest.raises(ValueError, match='timeStamp must be a time from'):
+        storage.updateTrack(storage['0000001'], {'state': 'x'},
+                            timeStamp=2 ** 63)
+    assert snapshot(storage) == before
+
+
+@pytest.mark.parametrize('taskId', [7, b'task', ''])
+def test_runs_refuse_a_task_that_is_not_a_name(storage, taskId):
+    error = ValueError if taskId == '' else TypeError
+    for call in (storage.startRun, storage.stopRun, storage.getRun):
+        with pytest.raises(error, match='taskId must be a non-empty str'):
+            call(taskId)
+    assert storage.getRuns() == [] and list(storage.currentRuns) == []
+
+
+def test_query_limits_beyond_a_count_name_the_range(storage):
+    for limit in (2 ** 70, -1, 1.5, True):
+        with pytest.raises(ValueError, match=re.escape(
+                'limit must be an int from 0 to 9,223,372,036,854,775,807 '
+                f'or None, not {limit!r}')):
+            storage.query(limit=limit)
+    storage.saveUserTrack('a001', 0, 'u1', {}, timeStamp=T0)
+    assert len(storage.query(limit=2 ** 63 - 1)) == 1
+
+
 def test_bad_updates_raise_and_change_nothing(stateStorage):
     storage = stateStorage
     storage.saveUserTrack('a001', 0, 'u1', {'state': 'new'}, timeStamp=T0)
@@ -741,64 +761,13 @@ def test_bad_updates_raise_and_change_nothing(stateStorage):
 
 
 def test_bad_run_ids_raise(storage):
-    for bad in ('1', -2, 1.0, True):
+    for bad in ('1', -2, 1.0, True, 2 ** 63, 2 ** 70):
         with pytest.raises(TypeError, match='runId must be an int'):
             storage.getRun(runId=bad)
         with pytest.raises(TypeError, match='runId must be an int'):
             storage.stopRun('a', bad)
         with pytest.raises(TypeError, match='runId must be an int'):
             storage.getUserTracks('a', bad, 'u')
-
-
-# check
-
-def test_check_finds_planted_inconsistencies(db):
-    storage = db.storage
-    for user in ('u1', 'u2', 'u3'):
-        storage.saveUserTrack('t', 0, user, {}, timeStamp=T0)
-    storage.startRun('other')
-    db.commit()
-    assert storage.check() == []
-
-    def planted(plant):
-        plant()
-        problems = storage.check()
-        db.tm.abort()
-        assert storage.check() == []
-        return '\n'.join(problems)
-
-    assert 'runId: track 2 missing from index' in planted(
-        lambda: storage.indexes['runId'].unindex(
-            2, storage['0000002'].runId))
-    assert "taskId: track 1 indexed as 'zzz', is 't'" in planted(
-        lambda: storage.indexes['taskId'].index(1, 'zzz'))
-    report = planted(lambda: storage._tracks.pop(3))
-    assert 'track count says 3, storage holds 2' in report
-    assert 'index holds track 3' in report
-    assert 'last-track table misses' in planted(
-        lambda: storage._lastTracks.remove(
-            storage._lastKey(1, storage['0000001'])))
-    assert "task-user table for 't'" in planted(
-        lambda: storage.taskUsers['t'].insert('ghost'))
-    assert 'run 1 ends' in planted(
-        lambda: setattr(storage.getRun(runId=1), 'end', T0 - 1))
-    assert "current run of 'other' is finished run 2" in planted(
-        lambda: setattr(storage.getRun(runId=2), 'finished', True))
-    assert 'names unknown run 7' in planted(
-        lambda: setattr(storage['0000001'], 'runId', 7))
-    assert "track 2 is named '0000009'" in planted(
-        lambda: setattr(storage['0000002'], '__name__', '0000009'))
-
-
-def test_reindex_clears_what_check_found(storage):
-    for user in ('u1', 'u2'):
-        storage.saveUserTrack('t', 0, user, {})
-    storage.indexes['taskId'].index(1, 'wrong')
-    storage._count.change(5)
-    assert len(storage.check()) >= 2
-    storage.reindexTracks()
-    assert storage.check() == []
-    assert len(storage) == 2
 
 
 # indexes without a reverse map

@@ -9,6 +9,10 @@ import sysconfig
 import time
 
 import pytest
+import ZODB
+import ZODB.FileStorage
+from BTrees.OOBTree import OOBTree
+from persistent.mapping import PersistentMapping
 
 from cybertools_tracking.db import Session
 
@@ -196,7 +200,18 @@ def test_missing_databases_exit_2_and_create_nothing(tmp_path, args,
     (('runs', 'nosuch'), "no runs for task 'nosuch'; tasks with runs:"),
     (('query', '--from', 'yesterday'), "--from: cannot read 'yesterday'"),
     (('query', '--to', '2026-13-45'), '--to: cannot read'),
-    (('query', '--limit', '-1'), '--limit must be 0 or more'),
+    (('query', '--limit', '-1'),
+     '--limit must be an int from 0 to 9,223,372,036,854,775,807, not -1'),
+    (('query', '--limit', '99999999999999999999999'),
+     '--limit must be an int from 0 to 9,223,372,036,854,775,807, not '
+     '99999999999999999999999'),
+    (('query', '--to', '9999-12-31'),
+     "--to must be a time from 0001-01-02 to 9999-12-30 (epoch seconds "
+     "-62135510400 to 253402214399), not '9999-12-31'"),
+    (('query', '--from', '0001-01-01'),
+     "--from must be a time from 0001-01-02 to 9999-12-30"),
+    (('query', '--from', '99999999999999999999'),
+     "--from must be a time from 0001-01-02 to 9999-12-30"),
     (('query', '--run', '1', '--task', '*'), None),
     (('tasks', '--key', 'other'), "holds no tracking storage under root "
                                   "key 'other'"),
@@ -217,3 +232,47 @@ def test_argument_errors_are_usage_errors(tmp_path):
     assert code == 2 and 'invalid int value' in err
     assert 'Traceback' not in err
     assert os.listdir(tmp_path) == []
+
+
+def test_the_ends_of_the_time_range_are_accepted(demoDir):
+    code, out, err = cli('query', '--db', 'sub/dir/t.fs', '--from',
+                         '0001-01-02', '--to', '9999-12-30', cwd=demoDir)
+    assert (code, err) == (0, '')
+    code, everything, err = cli("query", "--db", "sub/dir/t.fs", cwd=demoDir)
+    assert out == everything and len(out.splitlines()) == 2 + 10
+
+
+def plantNonStorage(path, value):
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(path)))
+    try:
+        with db.transaction() as conn:
+            conn.root()['tracking'] = value
+    finally:
+        db.close()
+
+
+NOT_STORAGES = {
+    'list': (lambda: [1, 2], 'builtins.list'),
+    'int': (lambda: 7, 'builtins.int'),
+    'mapping': (PersistentMapping, 'persistent.mapping.PersistentMapping'),
+    'tree': (OOBTree, 'BTrees.OOBTree.OOBTree'),
+}
+
+
+@pytest.mark.parametrize('kind', sorted(NOT_STORAGES))
+@pytest.mark.parametrize('command', [
+    ('tasks',), ('users', 'x'), ('runs',), ('query',), ('demo',),
+    ('check',), ('check', '--repair'), ('pack',)])
+def test_a_key_holding_no_storage_is_one_line_and_leaves_the_file(
+        tmp_path, kind, command):
+    make, className = NOT_STORAGES[kind]
+    path = tmp_path / 'other.fs'
+    plantNonStorage(path, make())
+    before = path.read_bytes()
+    code, out, err = cli(*command, '--db', path, cwd=tmp_path)
+    assert code == 2 and out == ''
+    assert err == (f'cybertools-tracking {command[0]}: {path}: root key '
+                   f"'tracking' holds a {className}, not a TrackingStorage; "
+                   f'give --key of a TrackingStorage\n')
+    assert path.read_bytes() == before
+    assert not (tmp_path / 'other.fs.old').exists()

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from ZODB.utils import oid_repr
 
 from cybertools_tracking.db import Session
 
@@ -112,6 +113,114 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
         assert 'no such database file' in result.stderr
         assert 'Traceback' not in result.stderr
         assert not os.path.exists(missing)
-    result = run('pack', '--db', missing, '--days', 'soon')
-    assert result.returncode == 2
-    assert "'soon' is not a number of days >= 0" in result.stderr
+
+
+@pytest.mark.parametrize('days', ['soon', '-1', 'nan', 'inf', '1e308',
+                                  '36501'])
+def test_bad_days_are_one_line_naming_the_range_before_any_change(
+        dbPath, days):
+    before = open(dbPath, 'rb').read()
+    result = run('pack', '--db', dbPath, '--days', days)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr == (
+        f'cybertools-tracking pack: --days must be a number of days from 0 '
+        f"to 36,500 (e.g. 0, 7 or 0.5), not '{days}'\n")
+    assert open(dbPath, 'rb').read() == before
+    assert not os.path.exists(dbPath + '.old')
+
+
+def test_the_longest_days_allowed_pack(dbPath):
+    result = run('pack', '--db', dbPath, '--days', '36500')
+    assert (result.returncode, result.stderr) == (0, '')
+    assert 'history of the last 36500 day(s)' in result.stdout
+
+
+def spoilRecord(path, oid):
+    """Overwrite 64 bytes in the middle of the stored state of oid, as a
+    failing disk would."""
+    import ZODB.FileStorage
+    storage = ZODB.FileStorage.FileStorage(path, read_only=True)
+    try:
+        record, serial = storage.load(oid)
+    finally:
+        storage.close()
+    data = bytearray(open(path, 'rb').read())
+    at = data.index(record)
+    assert len(record) > 80
+    data[at + 16:at + 80] = b'\xff' * 64
+    open(path, 'wb').write(bytes(data))
+
+
+def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
+    with Session(dbPath, create=False) as session:
+        oid = session.storage['0000030']._p_oid
+    spoilRecord(dbPath, oid)
+    for args in ((), ('--repair',)):
+        result = run('check', '--db', dbPath, *args)
+        assert result.returncode == 1
+        assert 'Traceback' not in result.stdout + result.stderr
+        [line] = result.stdout.splitlines()
+        # Between the two: what the unpickler said about the bytes.
+        assert line.startswith('track 30 cannot be loaded: StateLoadError (')
+        assert line.endswith(f'); object {oid_repr(oid)} '
+                             f'(cybertools_tracking.btree.Track) cannot be '
+                             f'loaded')
+        assert result.stderr == (
+            f'{dbPath}: parts of the storage cannot be read (a damaged '
+            f'file); reindexing cannot repair that: restore the file from '
+            f'a backup\n')
+
+
+def test_reading_commands_on_a_damaged_file_are_one_line(dbPath):
+    with Session(dbPath, create=False) as session:
+        oid = session.storage['0000030']._p_oid
+    spoilRecord(dbPath, oid)
+    result = run('query', '--db', dbPath)
+    assert (result.returncode, result.stdout) == (2, '')
+    assert result.stderr.count('\n') == 1
+    assert result.stderr.startswith(
+        f'cybertools-tracking query: {dbPath}: cannot read the storage '
+        f'(StateLoadError (')
+    assert result.stderr.endswith(
+        f'); cybertools-tracking check --db {dbPath} names what is '
+        f'damaged\n')
+
+
+def test_check_of_a_damaged_track_tree_compares_nothing_else(dbPath):
+    with Session(dbPath, create=False) as session:
+        oid = session.storage._tracks._p_oid
+    spoilRecord(dbPath, oid)
+    result = run('check', '--db', dbPath)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith('the track tree cannot be read after its '
+                               'start: StateLoadError (')
+    assert lines[0].endswith(f'; object {oid_repr(oid)} '
+                             f'(cybertools_tracking.btree.TrackTree) cannot '
+                             f'be loaded')
+    assert lines[1] == ('the indexes and tables were not compared with the '
+                        'tracks: not all tracks could be read')
+    assert 'Traceback' not in result.stderr
+
+
+def test_repair_of_an_unkeyable_track_names_it_and_changes_nothing(dbPath):
+    with Session(dbPath) as session:
+        def plant(storage):
+            # As a release that checked less saved it: unkeyed.
+            track = storage['0000007']
+            storage._userTracks.remove(storage._keyOf(7, track))
+            track.timeStamp = 2 ** 64
+        session.run(plant)
+    before = open(dbPath, 'rb').read()
+    result = run('check', '--db', dbPath, '--repair')
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    assert result.stdout.splitlines()[0].startswith(
+        'track 7 cannot have a user-track table key')
+    assert result.stderr == (
+        f'{dbPath}: cannot repair, nothing was changed: track 7 cannot be '
+        f'indexed (18446744073709551616 is out of range for a track key '
+        f'(64-bit)); update it with values in range or remove it, then '
+        f'reindex\n')
+    assert open(dbPath, 'rb').read() == before

@@ -38,42 +38,63 @@ def fill(storage):
     storage.stopRun(runId=1, finish=False)          # run 1: stopped only
 
 
-def test_reopened_storage_has_tracks_runs_indexes_and_users(path):
+@pytest.fixture
+def reopened(path):
+    """(the storage reopened from the file fill() wrote, the session, what
+    was seen before closing: runs and track reprs)."""
     with Session(path) as session:
         session.run(fill)
-        runs = [(r.id, r.taskId, r.start, r.end, r.finished)
-                for r in session.storage.getRuns()]
-        reprs = [repr(t) for t in session.storage.values()]
-
+        before = {
+            'runs': [(r.id, r.taskId, r.start, r.end, r.finished)
+                     for r in session.storage.getRuns()],
+            'reprs': [repr(t) for t in session.storage.values()]}
     with Session(path, create=False) as session:
-        storage = session.storage
-        assert len(storage) == 4
-        assert list(storage) == ['0000001', '0000002', '0000003', '0000004']
-        assert [repr(t) for t in storage.values()] == reprs
-        assert storage['0000004'].data == {'k': 5, 'x': 'y'}
-        assert storage['0000004'].timeStamp == T0 + 40
-        assert storage['0000004'].__parent__ is storage
-        assert [(r.id, r.taskId, r.start, r.end, r.finished)
-                for r in storage.getRuns()] == runs
-        assert [r.finished for r in storage.getRuns()] == [False, True, False]
-        assert storage.getRun('a001').id == 3           # still current
-        assert storage.getRun('a002') is None
-        assert [t.data['k'] for t in storage.query(taskId='a001')] == [1, 2, 5]
-        assert [t.data['k'] for t in storage.query(userName='u1',
-                                                   runId=[1, 2])] == [1, 3]
-        assert [t.data['k'] for t in storage.query(timeFrom=T0 + 10,
-                                                   timeTo=T0 + 20)] == [2, 3]
-        assert [t.data['k'] for t in storage.query(taskId='a00*',
-                                                   reverse=True,
-                                                   limit=2)] == [5, 3]
-        assert storage.getUserNames('a001') == ['u1', 'u2']
-        assert storage.getUserNames('a002') == ['u1']
-        assert storage.getTaskIds() == ['a001', 'a002']
-        assert storage.getLastUserTrack('a001', 0, 'u1').data['k'] == 5
-        assert storage.check() == []
-        # numbering goes on without a gap
-        assert session.run(lambda s: s.saveUserTrack('a003', 0, 'u9', {})) \
-            == '0000005'
+        yield session.storage, session, before
+
+
+def test_reopened_tracks_keep_ids_data_times_and_parent(reopened):
+    storage, session, before = reopened
+    assert len(storage) == 4
+    assert list(storage) == ['0000001', '0000002', '0000003', '0000004']
+    assert [repr(t) for t in storage.values()] == before['reprs']
+    track = storage['0000004']
+    assert (track.data, track.timeStamp) == ({'k': 5, 'x': 'y'}, T0 + 40)
+    assert track.__parent__ is storage
+
+
+def test_reopened_runs_keep_end_finished_and_current(reopened):
+    storage, session, before = reopened
+    assert [(r.id, r.taskId, r.start, r.end, r.finished)
+            for r in storage.getRuns()] == before['runs']
+    assert [r.finished for r in storage.getRuns()] == [False, True, False]
+    assert storage.getRun('a001').id == 3           # still current
+    assert storage.getRun('a002') is None
+
+
+def test_reopened_indexes_answer_queries(reopened):
+    storage, session, before = reopened
+    assert [t.data['k'] for t in storage.query(taskId='a001')] == [1, 2, 5]
+    assert [t.data['k'] for t in storage.query(userName='u1',
+                                               runId=[1, 2])] == [1, 3]
+    assert [t.data['k'] for t in storage.query(timeFrom=T0 + 10,
+                                               timeTo=T0 + 20)] == [2, 3]
+    assert [t.data['k'] for t in storage.query(taskId='a00*', reverse=True,
+                                               limit=2)] == [5, 3]
+    assert storage.check() == []
+
+
+def test_reopened_tables_know_users_tasks_and_last_tracks(reopened):
+    storage, session, before = reopened
+    assert storage.getUserNames('a001') == ['u1', 'u2']
+    assert storage.getUserNames('a002') == ['u1']
+    assert storage.getTaskIds() == ['a001', 'a002']
+    assert storage.getLastUserTrack('a001', 0, 'u1').data['k'] == 5
+
+
+def test_reopened_storage_numbers_on_without_a_gap(reopened):
+    storage, session, before = reopened
+    assert session.run(lambda s: s.saveUserTrack('a003', 0, 'u9', {})) \
+        == '0000005'
 
 
 def test_run_end_and_finished_changes_are_stored(path):

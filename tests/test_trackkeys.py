@@ -165,7 +165,7 @@ def test_tracks_of_a_task_and_user_load_by_oid_not_through_the_tree(
                  lambda i: f'u{i % 7}')
     with Session(path, create=False) as session:
         storage, conn = session.storage, session.conn
-        for key in list(storage._lastTracks.keys())[:50]:
+        for key in list(storage._userTracks.keys())[:50]:
             num = trackkeys.numOf(key)
             assert trackkeys.oidOf(key) == u64(storage._tracks[num]._p_oid)
         conn.cacheMinimize()
@@ -196,7 +196,7 @@ def test_keys_saved_outside_a_database_still_find_their_tracks(tmp_path):
     from cybertools_tracking.db import Session
     storage = TrackingStorage()
     ids = [storage.saveUserTrack('t', 0, 'u', {'i': i}) for i in range(3)]
-    assert {trackkeys.oidOf(k) for k in storage._lastTracks.keys()} == {0}
+    assert {trackkeys.oidOf(k) for k in storage._userTracks.keys()} == {0}
     path = str(tmp_path / 'later.fs')
     with Session(path) as session:
         session.run(lambda root: None)
@@ -221,7 +221,7 @@ def test_a_key_pointing_at_the_wrong_object_is_reported_not_followed(
     path = saved(str(tmp_path / 'bent.fs'), 3, lambda i: 't', lambda i: 'u')
     with Session(path, create=False) as session:
         storage = session.storage
-        table = storage._lastTracks
+        table = storage._userTracks
         first = min(table.keys(), key=trackkeys.numOf)
         wrong = u64(storage['0000002']._p_oid)
         table.remove(first)

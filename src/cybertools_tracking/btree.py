@@ -1,5 +1,11 @@
 """The tracking storage: tracks and runs in BTrees, with field indexes.
 
+This module holds the classes ZODB saves and the write path (a track,
+its index entries, its user-track table key and its run's end change in
+one transaction). Reading is planned in ``query``, cross-checking done
+in ``check``, input checks shared in ``validation``; the layout's
+generation and its evolve steps are in ``generations``.
+
 The model is cybertools.tracking's (``cybertools/tracking/btree.py``); the
 layout below is what lets many writers share it without conflicts:
 
@@ -10,41 +16,35 @@ layout below is what lets many writers share it without conflicts:
   written after it is created, so concurrent savers only touch BTree
   buckets whose conflicts resolve;
 * a run's ``end`` resolves concurrent changes to the latest;
-* a sorted set of ``(userName, runId, taskId, timeStamp, number)`` keys
-  (one str each, see ``trackkeys``) answers ``getLastUserTrack``,
-  ``getUserTracks`` and a query for one task and one user in a few
-  lookups.
+* the user-track table, a sorted set of ``(userName, runId, taskId,
+  timeStamp, number)`` keys (one str each, see ``trackkeys``), answers
+  ``getLastUserTrack``, ``getUserTracks`` and a query for one task and
+  one user in a few lookups.
 """
 
-import math
-from collections.abc import Mapping
-
 from BTrees.Length import Length
-from BTrees.LLBTree import LLTreeSet, intersection, multiunion
 from BTrees.LOBTree import LOBTree
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from ZODB.POSException import ConflictError
-from ZODB.utils import p64, u64
 from zope.interface import implementer
 
-from cybertools_tracking import trackkeys, tracknumbers
+from cybertools_tracking import generations, query, trackkeys, tracknumbers
+from cybertools_tracking.check import PROGRESS_STEP, checkStorage
 from cybertools_tracking.index import FieldIndex
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
-from cybertools_tracking.results import TrackList
+from cybertools_tracking.query import TIME_CRITERIA  # noqa: F401 (old home)
 from cybertools_tracking.timestamps import (
-    getTimeStamp, timeStamp2ISO, toTimeStamp)
+    getTimeStamp, timeStamp2ISO, timeStamp2LocalMinute, toTimeStamp)
+from cybertools_tracking.trackkeys import TABLE_ATTRIBUTES
+from cybertools_tracking.validation import (
+    checkData, checkName, checkRunId, checkTaskId, isInt)
 
-TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
-# Answered from the user-track table, which has every track's userName
-# first in its key: a field index beside it would rewrite the last bucket
-# of one number set per user in every commit (with users spread over a
-# batch, most of them), for what the table already knows.
-TABLE_ATTRIBUTES = ('userName',)
 # Set when a track is made and changed by the storage alone.
 OWN_ATTRIBUTES = ('taskId', 'runId', 'userName', 'timeStamp')
-RESULT_OPTIONS = ('limit', 'reverse')
 _missing = object()
+
+__all__ = ['Track', 'Run', 'TrackTree', 'TrackingStorage', 'timeStamp2ISO']
 
 
 @implementer(ITrack)
@@ -70,16 +70,15 @@ class Track(Persistent):
 
     @property
     def indexdata(self):
-        return self.indexValues(self.data)
+        return self.indexdataFor(self.data)
 
-    def indexValues(self, data):
-        """The index values this track would have with ``data``."""
+    def indexdataFor(self, data):
         return {attr: (getattr(self, attr) if attr in self.metadata_attributes
                        else data.get(attr))
                 for attr in self.index_attributes}
 
     def update(self, newData, overwrite=False):
-        _checkData(newData)
+        checkData(newData)
         self.timeStamp = getTimeStamp()
         if overwrite:
             self.data = dict(newData)
@@ -90,7 +89,7 @@ class Track(Persistent):
 
     def __repr__(self):
         md = self.metadata
-        md['timeStamp'] = timeStamp2ISO(md['timeStamp'])
+        md['timeStamp'] = timeStamp2LocalMinute(md['timeStamp'])
         return '<%s %s: %s>' % (
             self.typeName, [md[a] for a in self.metadata_attributes],
             self.data)
@@ -155,32 +154,9 @@ class Run(Persistent):
 
     def __repr__(self):
         return '<Run %i, %s, %s, %s>' % (
-            self.id, timeStamp2ISO(self.start), timeStamp2ISO(self.end),
+            self.id, timeStamp2LocalMinute(self.start),
+            timeStamp2LocalMinute(self.end),
             self.finished)
-
-
-def _checkName(what, value):
-    if not isinstance(value, str):
-        raise TypeError(f'{what} must be a non-empty str, not '
-                        f'{type(value).__name__}: {value!r}')
-    if not value:
-        raise ValueError(f'{what} must be a non-empty str, got {value!r}')
-
-
-def _checkRunId(runId):
-    """The run id as an int (None read as 0, the current run)."""
-    if runId is None:
-        return 0
-    if isinstance(runId, bool) or not isinstance(runId, int) or runId < 0:
-        raise TypeError(f'runId must be an int >= 0 (0: the current run), '
-                        f'not {runId!r}')
-    return runId
-
-
-def _checkData(data):
-    if not isinstance(data, Mapping):
-        raise TypeError(f'track data must be a mapping (e.g. a dict), not '
-                        f'{type(data).__name__}: {data!r}')
 
 
 def _numFromId(trackId):
@@ -191,8 +167,7 @@ def _numFromId(trackId):
                 or trackId != '%07i' % int(trackId):
             return None
         trackId = int(trackId)
-    if isinstance(trackId, int) and not isinstance(trackId, bool) \
-            and 0 < trackId < 2 ** 63:
+    if isInt(trackId) and 0 < trackId < 2 ** 63:
         return trackId
     return None
 
@@ -218,17 +193,28 @@ class TrackingStorage(Persistent):
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
             self.trackFactory = trackFactory
+        self._generation = generations.GENERATION
         self._tracks = TrackTree()
         self._count = Length()
         self._numbers = tracknumbers.NumberAllocator()
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
         self.taskUsers = OOBTree()
-        self._lastTracks = trackkeys.KeyTable()
+        self._userTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
         for attr in self.trackFactory.index_attributes:
             if attr not in TABLE_ATTRIBUTES:
                 self.indexes[attr] = self._newIndex(attr)
+
+    def __setstate__(self, state):
+        # An older generation's state (one saved before generations were
+        # recorded is generation 0) is evolved as it is loaded; a newer
+        # one raises SchemaError before anything of it is set, so such a
+        # storage is never half-read.
+        stored = generations.generationOf(state)
+        state = generations.evolveState(state)
+        super().__setstate__(state)
+        self._v_storedGeneration = stored
 
     # container protocol
 
@@ -268,8 +254,7 @@ class TrackingStorage(Persistent):
                 for num, track in self._tracks.items())
 
     def itemsAfter(self, trackId):
-        num = 0 if trackId == 0 and not isinstance(trackId, bool) \
-            else _numFromId(trackId)
+        num = 0 if trackId == 0 and isInt(trackId) else _numFromId(trackId)
         if num is None:
             raise TypeError(f'itemsAfter takes a track id or number (0 for '
                             f'all tracks), not {trackId!r}')
@@ -283,6 +268,10 @@ class TrackingStorage(Persistent):
     # runs
 
     def startRun(self, taskId=None):
+        checkTaskId(taskId)
+        return self._startRun(taskId)
+
+    def _startRun(self, taskId):
         # Runs are rare next to tracks: a new id is the highest plus one,
         # and two concurrent starts conflict and retry, which keeps ids
         # unique without a counter on the storage.
@@ -293,7 +282,8 @@ class TrackingStorage(Persistent):
         return runId
 
     def stopRun(self, taskId=None, runId=0, finish=True):
-        runId = _checkRunId(runId)
+        checkTaskId(taskId)
+        runId = checkRunId(runId)
         if not runId and taskId is not None:
             runId = self.currentRuns.get(taskId, 0)
         run = self.runs.get(runId) if runId else None
@@ -312,7 +302,8 @@ class TrackingStorage(Persistent):
         return runId
 
     def getRun(self, taskId=None, runId=0):
-        runId = _checkRunId(runId)
+        checkTaskId(taskId)
+        runId = checkRunId(runId)
         if not runId:
             if taskId is None:
                 return None
@@ -325,14 +316,15 @@ class TrackingStorage(Persistent):
         return [run for run in self.runs.values()
                 if taskId is None or run.taskId == taskId]
 
-    # saving
+    # saving: every value is checked before the first change, so a caller
+    # that catches the error and commits has stored nothing of the call.
 
     def saveUserTrack(self, taskId, runId, userName, data, update=False,
                       timeStamp=None, overwrite=False):
-        _checkName('taskId', taskId)
-        _checkName('userName', userName)
-        runId = _checkRunId(runId)
-        _checkData(data)
+        checkName('taskId', taskId)
+        checkName('userName', userName)
+        runId = checkRunId(runId)
+        checkData(data)
         if timeStamp is not None:
             timeStamp = toTimeStamp(timeStamp)
         if runId:
@@ -349,23 +341,27 @@ class TrackingStorage(Persistent):
         track = self.trackFactory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
-        values = self._indexValues(track)
+        # A factory's own time stamp or a runId of the new run to come
+        # must fit a user-track table key as well.
+        toTimeStamp(track.timeStamp)
+        values = self._indexEntries(track)
         self._checkIndexable(values)
-        # Everything that can fail has been checked; now change things.
-        if not runId:
-            track.runId = runId = self.startRun(taskId)
-            if 'runId' in values:
-                values['runId'] = runId
         num = tracknumbers.nextNumber(self._numbers, self._cursor())
-        jar = self._p_jar
-        if jar is not None:
-            jar.add(track)      # its oid goes into the user-track table
-        trackId = self.idFromNum(num)
-        track.__name__, track.__parent__ = trackId, self
-        if not self._tracks.insert(num, track):
+        if num in self._tracks:
             # Never overwrite: that would lose a committed track silently.
             raise RuntimeError(f'track number {num} was handed out twice; '
                                f'the number allocator is broken')
+        jar = self._p_jar
+        if jar is not None:
+            jar.add(track)      # its oid goes into the user-track table
+        # Everything that can fail has been checked; now change things.
+        if not runId:
+            track.runId = runId = self._startRun(taskId)
+            if 'runId' in values:
+                values['runId'] = runId
+        trackId = self.idFromNum(num)
+        track.__name__, track.__parent__ = trackId, self
+        self._tracks[num] = track
         self._count.change(1)
         self._indexTrack(num, track, values)
         self._moveRunEnd(runId, track.timeStamp)
@@ -373,41 +369,45 @@ class TrackingStorage(Persistent):
 
     def updateTrack(self, track, data, overwrite=False, timeStamp=None):
         num = self._numOf(track)
-        _checkData(data)
-        if timeStamp is not None:
-            timeStamp = toTimeStamp(timeStamp)
+        checkData(data)
+        timeStamp = toTimeStamp(getTimeStamp() if timeStamp is None
+                                else timeStamp)
         if overwrite:
             newData = dict(data)
         else:
             newData = dict(track.data)
             newData.update(data)
-        self._checkIndexable(self._indexValues(track, newData))
+        self._checkIndexable(self._indexEntries(track, newData))
+        key = self._keyOf(num, track)
         # Everything that can fail has been checked; now change things.
-        old = self._indexValues(track)
-        self._removeKey(num, track)
+        old = self._indexEntries(track)
+        if key is not None:
+            self._userTracks.remove(key)
         track.update(data, overwrite)
-        if timeStamp is not None:
-            track.timeStamp = timeStamp
+        track.timeStamp = timeStamp
         self._indexTrack(num, track, old=old)
         self._moveRunEnd(track.runId, track.timeStamp)
         return track.__name__
 
     def setTrackData(self, track, data):
         num = self._numOf(track)
-        _checkData(data)
-        self._checkIndexable(self._indexValues(track, data))
-        old = self._indexValues(track)
+        checkData(data)
+        self._checkIndexable(self._indexEntries(track, data))
+        old = self._indexEntries(track)
         track.data = dict(data)
         # Data is not in the track's key: only the field indexes change.
-        self._indexFields(num, self._indexValues(track), old)
+        self._indexFields(num, self._indexEntries(track), old)
         return track.__name__
 
     def removeTrack(self, track):
         num = self._numOf(track)
-        old = self._indexValues(track)
+        key = self._keyOf(num, track)
+        # Everything that can fail has been checked; now change things.
+        old = self._indexEntries(track)
         for attr, index in self.indexes.items():
             index.unindex(num, old.get(attr))
-        self._removeKey(num, track)
+        if key is not None:
+            self._userTracks.remove(key)
         del self._tracks[num]
         self._count.change(-1)
         self._dropTaskUser(track.taskId, track.userName)
@@ -419,26 +419,41 @@ class TrackingStorage(Persistent):
 
     # indexing
 
-    def reindexTracks(self):
+    def reindexTracks(self, progress=None):
+        """See ITrackingStorage; progress(done, total), when given, is
+        called every ``check.PROGRESS_STEP`` tracks and once at the end."""
+        tables = self.indexes, self._userTracks, self.taskUsers
         indexes = OOBTree()
         for attr in self.indexes.keys():
             if attr not in TABLE_ATTRIBUTES:
                 indexes[attr] = self._newIndex(attr)
         self.indexes = indexes
-        self._lastTracks = trackkeys.KeyTable()
+        self._userTracks = trackkeys.KeyTable()
         self.taskUsers = OOBTree()
+        total = self._count()
         count = 0
         for num, track in self._tracks.items():
-            self._indexTrack(num, track)
+            try:
+                self._indexTrack(num, track)
+            except (TypeError, ValueError, OverflowError) as exc:
+                # The old tables come back: a failed reindex changes none.
+                self.indexes, self._userTracks, self.taskUsers = tables
+                raise ValueError(
+                    f'track {num} cannot be indexed ({exc}); update it with '
+                    f'values in range or remove it, then reindex') from None
             count += 1
-        if self._count() != count:
+            if progress is not None and count % PROGRESS_STEP == 0:
+                progress(count, max(total, count))
+        if total != count:
             self._count.set(count)
+        if progress is not None:
+            progress(count, count)
 
-    def setupIndexes(self):
+    def setupIndexes(self, progress=None):
         for attr in self.trackFactory.index_attributes:
             if attr not in self.indexes and attr not in TABLE_ATTRIBUTES:
                 self.indexes[attr] = self._newIndex(attr)
-        self.reindexTracks()
+        self.reindexTracks(progress)
 
     @staticmethod
     def _newIndex(attr):
@@ -450,9 +465,9 @@ class TrackingStorage(Persistent):
         """Index track number num under values (default: what the track
         has now) and key it in the user-track table; old: what it was
         indexed under, None for a new track."""
-        self._indexFields(num, self._indexValues(track)
+        self._indexFields(num, self._indexEntries(track)
                           if values is None else values, old)
-        self._lastTracks.insert(self._lastKey(num, track))
+        self._userTracks.insert(trackkeys.trackKey(num, track))
         users = self.taskUsers.get(track.taskId)
         if users is None:
             users = self.taskUsers[track.taskId] = OOTreeSet()
@@ -467,16 +482,16 @@ class TrackingStorage(Persistent):
                 index.index(num, value, None if old is None
                             else old.get(attr))
 
-    def _indexValues(self, track, data=None):
-        """{attr: value} the track has (or would have with data) for the
-        storage's indexes: its own indexdata, and for an index its class
+    def _indexEntries(self, track, data=None):
+        """{attr: value} the storage's indexes hold (or would hold with
+        data) for the track: its indexdata, and for an index its class
         does not declare (the trackFactory changed after it was saved) the
         metadata attribute or, as for any other index attribute, the value
         in its data."""
         if data is None:
             values, data = dict(track.indexdata), track.data
         else:
-            values = dict(track.indexValues(data))
+            values = dict(track.indexdataFor(data))
         for attr in self.indexes.keys():
             if attr not in values:
                 values[attr] = (getattr(track, attr, None)
@@ -484,15 +499,15 @@ class TrackingStorage(Persistent):
                                 else data.get(attr))
         return values
 
-    def _checkIndexable(self, indexdata):
+    def _checkIndexable(self, entries):
         indexes = self.indexes
-        for attr, value in indexdata.items():
+        for attr, value in entries.items():
             index = indexes.get(attr)
             if index is not None:
                 index.checkValue(value)
 
     def _dropTaskUser(self, taskId, userName):
-        if self._taskUserPairs(taskId, userName, first=True):
+        if query.taskUserPairs(self, taskId, userName, first=True):
             return
         users = self.taskUsers.get(taskId)
         if users is not None and userName in users:
@@ -500,43 +515,28 @@ class TrackingStorage(Persistent):
             if not users:
                 del self.taskUsers[taskId]
 
-    def _anyTrack(self, **criteria):
-        return len(self._select(criteria)) > 0
-
     def _moveRunEnd(self, runId, timeStamp):
         run = self.runs.get(runId)
         if run is not None and timeStamp > run.end:
             run.end = timeStamp
 
-    @staticmethod
-    def _lastKey(num, track):
-        oid = track._p_oid
-        return trackkeys.makeKey(track.userName, track.runId, track.taskId,
-                                 track.timeStamp, num,
-                                 0 if oid is None else u64(oid))
-
-    def _removeKey(self, num, track):
-        stem = trackkeys.stem(self._lastKey(num, track))
-        key = trackkeys.find(self._lastTracks, stem)
+    def _keyOf(self, num, track):
+        """The user-track table key of track number num as stored (the
+        oid it was saved with need not be the track's); None for a track
+        whose values no key can hold (it was never keyed: saved by a
+        release that checked less, or changed behind the storage's back),
+        so that updating or removing it mends the storage; KeyError when
+        the table has no key for a track that should have one."""
+        try:
+            stem = trackkeys.stem(trackkeys.trackKey(num, track))
+        except (TypeError, ValueError, OverflowError):
+            return None
+        key = trackkeys.find(self._userTracks, stem)
         if key is None:
             raise KeyError(f'the user-track table has no key for track '
                            f'{num} ({track!r}); run check() or '
                            f"'cybertools-tracking check --repair'")
-        self._lastTracks.remove(key)
-
-    def _trackAt(self, num, oid):
-        """Track number num, loaded by its oid when the key had one."""
-        jar = self._p_jar
-        if oid and jar is not None:
-            try:
-                track = jar.get(p64(oid))
-                if track.__name__ == self.idFromNum(num):
-                    return track
-            except (KeyError, AttributeError):
-                pass
-            # A key pointing elsewhere is damage check() reports; the
-            # track tree still has the right answer.
-        return self._tracks[num]
+        return key
 
     def _numOf(self, track):
         num = _numFromId(getattr(track, '__name__', None))
@@ -557,172 +557,16 @@ class TrackingStorage(Persistent):
             return 'none'
         return f'{self.runs.minKey()}..{self.runs.maxKey()}'
 
-    # queries
+    # queries (planned in the query module, which only reads)
 
     def query(self, **criteria):
-        limit = criteria.pop('limit', None)
-        reverse = criteria.pop('reverse', False)
-        if limit is not None and (isinstance(limit, bool)
-                                  or not isinstance(limit, int) or limit < 0):
-            raise ValueError(f'limit must be an int >= 0 or None, '
-                             f'not {limit!r}')
-        oids = {}
-        nums = self._select(criteria, oids)
-        if oids:
-            def fetch(num, oids=oids, trackAt=self._trackAt):
-                return trackAt(num, oids.get(num))
-        else:
-            fetch = self._tracks.__getitem__
-        return TrackList(fetch, nums, limit, bool(reverse))
-
-    def _select(self, criteria, oids=None):
-        """The sorted track numbers (a tree set, or the track tree itself
-        when there are no criteria) matching criteria; where the user-track
-        table answered, oids (a dict) gets {number: oid}."""
-        valid = self.indexAttributes + TIME_CRITERIA
-        unknown = [name for name in criteria if name not in valid]
-        if unknown:
-            raise ValueError(
-                f'unknown query criteria: {", ".join(sorted(unknown))}; '
-                f'valid are: {", ".join(valid + RESULT_OPTIONS)}')
-        sets = []
-        pair = self._taskUserPair(criteria)
-        if pair:
-            # One task and one user: the user-track table has them in a few
-            # ranges; intersecting the two indexes would read all of a
-            # popular task's numbers.
-            pairs = self._taskUserPairs(*pair)
-            if oids is not None:
-                oids.update(pairs)
-            sets.append(LLTreeSet([num for num, oid in pairs]))
-        for name, value in criteria.items():
-            if name in TIME_CRITERIA or value is None \
-                    or (pair and name in ('taskId', 'userName')):
-                continue
-            if name in TABLE_ATTRIBUTES:
-                sets.append(self._userNums(value, oids))
-            else:
-                sets.append(self._lookup(self.indexes[name], value))
-        timeRange = self._timeRange(criteria)
-        if timeRange is not None:
-            if 'timeStamp' not in self.indexes:
-                raise ValueError('time criteria need a timeStamp index')
-            sets.append(self.indexes['timeStamp'].lookupRange(*timeRange))
-        if not sets:
-            return self._tracks
-        result = sets[0]
-        for other in sets[1:]:
-            if not result:
-                break
-            result = intersection(result, other)
-        if not isinstance(result, LLTreeSet):
-            result = LLTreeSet(result)
-        return result
-
-    def _userNums(self, value, oids=None):
-        """The sorted numbers of the tracks of a user name (a list or tuple
-        of names: any of them; 'prefix*': names starting so), from the
-        user-track table; oids as for ``_select``."""
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return multiunion([self._userNums(v, oids) for v in value])
-        if not isinstance(value, str):
-            raise TypeError(f"query on 'userName': {value!r} "
-                            f'({type(value).__name__}) cannot be compared '
-                            f'with the indexed values (str)')
-        table = self._lastTracks
-        if value.endswith('*'):
-            pairs = trackkeys.pairsOfNamePrefix(table, value[:-1])
-        elif value:
-            pairs = trackkeys.pairsOf(table, trackkeys.prefix(value))
-        else:
-            pairs = []
-        if oids is not None:
-            oids.update(pairs)
-        return LLTreeSet([num for num, oid in pairs])
-
-    def _taskUserPair(self, criteria):
-        """(taskId, userName) when the criteria name one of each, plainly
-        (no list, no prefix), as the track's own attributes; else None."""
-        taskId, userName = criteria.get('taskId'), criteria.get('userName')
-        metadata = self.trackFactory.metadata_attributes
-        if isinstance(taskId, str) and isinstance(userName, str) \
-                and taskId and userName \
-                and not taskId.endswith('*') and not userName.endswith('*') \
-                and 'taskId' in metadata and 'userName' in metadata:
-            return taskId, userName
-        return None
-
-    @staticmethod
-    def _lookup(index, value):
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return multiunion([TrackingStorage._lookup(index, v)
-                               for v in value])
-        if isinstance(value, str) and value.endswith('*'):
-            return index.lookupPrefix(value[:-1])
-        return index.lookup(value)
-
-    @staticmethod
-    def _timeRange(criteria):
-        """(low, high) in whole seconds, both inclusive, None for an open
-        end; None when no time criterion is given. Given together, the
-        criteria all apply: the latest start and the earliest end win."""
-        lows = [('timeFrom', criteria.get('timeFrom'))]
-        highs = [('timeTo', criteria.get('timeTo'))]
-        both = criteria.get('timeFromTo')
-        if both is not None:
-            if not (isinstance(both, (list, tuple)) and len(both) == 2):
-                raise ValueError('timeFromTo must be a (start, end) pair, '
-                                 f'not {both!r}')
-            lows.append(('timeFromTo', both[0]))
-            highs.append(('timeFromTo', both[1]))
-        # A start at 10.5 s admits tracks from second 11 on.
-        low = max((toTimeStamp(value, name, roundUp=True)
-                   for name, value in lows if value is not None),
-                  default=None)
-        high = min((toTimeStamp(value, name)
-                    for name, value in highs if value is not None),
-                   default=None)
-        if low is None and high is None:
-            return None
-        return low, high
+        return query.query(self, criteria)
 
     def getUserTracks(self, taskId, runId, userName):
-        start = self._userPrefix(taskId, runId, userName)
-        if start is None:
-            return []
-        return [self._trackAt(num, oid) for num, oid in sorted(
-            trackkeys.pairsOf(self._lastTracks, start))]
+        return query.userTracks(self, taskId, runId, userName)
 
     def getLastUserTrack(self, taskId, runId, userName):
-        start = self._userPrefix(taskId, runId, userName)
-        if start is None:
-            return None
-        # Keys sort by time, then number: the greatest is the newest.
-        key = trackkeys.lastWith(self._lastTracks, start)
-        return None if key is None else self._trackAt(
-            trackkeys.numOf(key), trackkeys.oidOf(key))
-
-    def _userPrefix(self, taskId, runId, userName):
-        _checkName('taskId', taskId)
-        _checkName('userName', userName)
-        runId = _checkRunId(runId)
-        if not runId:
-            runId = self.currentRuns.get(taskId)
-            if not runId:
-                return None
-        return trackkeys.prefix(userName, runId, taskId)
-
-    def _taskUserPairs(self, taskId, userName, first=False):
-        """(number, oid) of the user's tracks for the task (unsorted), from
-        one range of the user-track table per run of the user; with first,
-        stop at the first run that has any."""
-        table, pairs = self._lastTracks, []
-        for runId in trackkeys.runsOf(table, userName):
-            pairs.extend(trackkeys.pairsOf(
-                table, trackkeys.prefix(userName, runId, taskId)))
-            if first and pairs:
-                break
-        return pairs
+        return query.lastUserTrack(self, taskId, runId, userName)
 
     def getUserNames(self, taskId):
         return list(self.taskUsers.get(taskId, ()))
@@ -732,70 +576,5 @@ class TrackingStorage(Persistent):
 
     # upkeep
 
-    def check(self):
-        problems = []
-        expected = {attr: {} for attr in self.indexes.keys()}
-        lastKeys = {}           # stem -> (number, oid)
-        taskUsers = {}
-        runEnds = {}
-        count = 0
-        for num, track in self._tracks.items():
-            count += 1
-            if track.__name__ != self.idFromNum(num):
-                problems.append(f'track {num} is named {track.__name__!r}')
-            if track.__parent__ is not self:
-                problems.append(f'track {num} has another parent')
-            if track.runId not in self.runs:
-                problems.append(f'track {num} names unknown run '
-                                f'{track.runId}')
-            else:
-                runEnds[track.runId] = max(track.timeStamp,
-                                           runEnds.get(track.runId, -math.inf))
-            for attr, value in self._indexValues(track).items():
-                if attr in expected and value is not None:
-                    expected[attr][num] = value
-            lastKeys[trackkeys.stem(self._lastKey(num, track))] = (
-                num, track._p_oid)
-            taskUsers.setdefault(track.taskId, set()).add(track.userName)
-        if self._count() != count:
-            problems.append(f'track count says {self._count()}, '
-                            f'storage holds {count}')
-        for runId, newest in sorted(runEnds.items()):
-            end = self.runs[runId].end
-            if end < newest:
-                problems.append(f'run {runId} ends {end}, before its newest '
-                                f'track ({newest})')
-        for taskId, runId in self.currentRuns.items():
-            run = self.runs.get(runId)
-            if run is None or run.finished:
-                problems.append(f'current run of {taskId!r} is '
-                                f'{"finished" if run else "unknown"} run '
-                                f'{runId}')
-        for attr, index in self.indexes.items():
-            problems.extend(index.check(expected[attr]))
-        stored = {trackkeys.stem(key): trackkeys.oidOf(key)
-                  for key in self._lastTracks.keys()}
-        for key in sorted(lastKeys.keys() - stored.keys()):
-            problems.append(f'last-track table misses '
-                            f'{trackkeys.split(key)!r}')
-        for key in sorted(stored.keys() - lastKeys.keys()):
-            problems.append(f'last-track table holds stale '
-                            f'{trackkeys.split(key)!r}')
-        for key, (num, oid) in lastKeys.items():
-            # 0: saved outside a database, found through the track tree.
-            keyOid = stored.get(key)
-            if keyOid and (oid is None or keyOid != u64(oid)):
-                problems.append(f'last-track table points track {num} to '
-                                f'oid {keyOid:#x}, the track is '
-                                f'{"not stored" if oid is None else hex(u64(oid))}')
-        storedUsers = {task: set(users)
-                       for task, users in self.taskUsers.items()}
-        if storedUsers != taskUsers:
-            for task in sorted(set(storedUsers) | set(taskUsers)):
-                have = storedUsers.get(task, set())
-                want = taskUsers.get(task, set())
-                if have != want:
-                    problems.append(
-                        f'task-user table for {task!r} holds '
-                        f'{sorted(have)}, tracks say {sorted(want)}')
-        return problems
+    def check(self, progress=None):
+        return checkStorage(self, progress)

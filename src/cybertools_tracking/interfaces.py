@@ -39,7 +39,7 @@ class ITrack(Interface):
     __name__ = Attribute("str: the track's id in its storage, e.g. '0000001'.")
     __parent__ = Attribute("The storage holding the track, or None.")
 
-    def indexValues(data):
+    def indexdataFor(data):
         """Return the mapping indexdata would be if the track's data were
         data (a mapping): how the storage checks new data before it
         changes anything."""
@@ -154,7 +154,8 @@ class ITrackingStorage(Interface):
         of them (as ``getLastUserTrack``) is updated instead (data merged,
         or replaced with overwrite true) and reindexed, and its id is
         returned. timeStamp: epoch seconds (int, float or an aware or
-        naive-local datetime); now when None. The run's end moves forward
+        naive-local datetime) from 0001-01-02 to 9999-12-30 (ValueError
+        otherwise); now when None. The run's end moves forward
         to the track's time. Bad input raises before anything is changed,
         including an index value that cannot be a BTree key (index values
         must be str, bytes, int, float, Decimal, date/time values or tuples
@@ -184,12 +185,20 @@ class ITrackingStorage(Interface):
         """Remove a track from the container and from every index.
         KeyError if the track is not in this storage."""
 
-    def reindexTracks():
-        """Rebuild every index from the tracks."""
+    def reindexTracks(progress=None):
+        """Rebuild every index, the user-track table and the task-user
+        table from the tracks, and set the track count to what they are.
+        progress: None, or a callable progress(done, total) called now
+        and then with the number of tracks reindexed so far and the
+        number expected (both int), and once when all are done. A track
+        whose values cannot be indexed (a time stamp no key can hold,
+        saved by an older release) is a ValueError naming it, and the
+        tables stay as they were."""
 
-    def setupIndexes():
+    def setupIndexes(progress=None):
         """Add an index for every index attribute of the trackFactory that
-        has none yet, then reindex all tracks."""
+        has none yet, then reindex all tracks (progress as for
+        reindexTracks)."""
 
     def query(**criteria):
         """Return the tracks matching every criterion, in track-number order.
@@ -205,7 +214,8 @@ class ITrackingStorage(Interface):
         * ``timeFrom``, ``timeTo``: epoch seconds, datetimes or dates,
           inclusive; ``timeFromTo=(start, end)`` is both at once. Given
           together they all apply (the latest start, the earliest end).
-        * ``limit``: at most that many tracks; ``reverse``: newest (highest
+        * ``limit``: at most that many tracks (an int from 0 to
+          sys.maxsize, ValueError otherwise); ``reverse``: newest (highest
           number) first.
 
         An unknown criterion is a ValueError naming the valid ones. The
@@ -233,7 +243,13 @@ class ITrackingStorage(Interface):
     def getTaskIds():
         """Return the sorted list of task ids that have tracks."""
 
-    def check():
-        """Cross-check every index, the task-user table and the last-track
-        table against the tracks; return a list of str, one per difference
-        (empty when all agree)."""
+    def check(progress=None):
+        """Cross-check every index, the task-user table, the user-track
+        table, the track count and the runs against the tracks; return a
+        list of str, one per difference (empty when all agree). Never
+        raises on an inconsistent or partly unreadable storage: what
+        cannot be read (a track whose values no key can hold, an object a
+        damaged file cannot load) is a difference too, naming the track
+        or object. progress: None, or a callable progress(done, total)
+        called now and then with the number of tracks checked so far and
+        the number the storage counts (both int), and once at the end."""

@@ -8,15 +8,27 @@ import datetime
 import math
 import time
 
+# The time stamps a track may carry: every one of them is a date of years
+# 1 to 9999 in any time zone, so each can be shown, keyed and compared.
+TIME_MIN = -62_135_510_400      # 0001-01-02 00:00:00 UTC
+TIME_MAX = 253_402_214_399      # 9999-12-30 23:59:59 UTC
+TIME_RANGE = '0001-01-02 to 9999-12-30 (epoch seconds %d to %d)' % (
+    TIME_MIN, TIME_MAX)
+
 
 def getTimeStamp():
     """Now, in whole seconds since the epoch."""
     return int(time.time())
 
 
-def timeStamp2ISO(ts):
+def timeStamp2LocalMinute(ts):
     """'YYYY-MM-DD HH:MM' in local time, the form the reprs show."""
     return time.strftime('%Y-%m-%d %H:%M', time.localtime(ts))
+
+
+# The original's name (cybertools.tracking.btree.timeStamp2ISO), though
+# the text is not ISO 8601.
+timeStamp2ISO = timeStamp2LocalMinute
 
 
 def timeStamp2Text(ts):
@@ -35,8 +47,22 @@ def toTimeStamp(value, name='timeStamp', roundUp=False):
     A naive datetime (or a date: its midnight) is read as local time, as
     ``datetime.timestamp`` does. Fractions of a second are cut off, or,
     with roundUp (for the start of an inclusive range), rounded up.
-    name is what error messages call the value.
+    name is what error messages call the value. A time outside TIME_MIN
+    to TIME_MAX is a ValueError naming that range.
     """
+    try:
+        seconds = _toSeconds(value, name, roundUp)
+    except (OverflowError, ValueError) as exc:
+        if 'finite' in str(exc):
+            raise
+        seconds = None
+    if seconds is None or not TIME_MIN <= seconds <= TIME_MAX:
+        raise ValueError(f'{name} must be a time from {TIME_RANGE}, '
+                         f'not {value!r}')
+    return seconds
+
+
+def _toSeconds(value, name, roundUp):
     if isinstance(value, bool):
         raise TypeError(f'{name} must be epoch seconds (int or float) or a '
                         f'datetime, not a bool')
@@ -47,7 +73,7 @@ def toTimeStamp(value, name='timeStamp', roundUp=False):
             raise ValueError(f'{name} must be a finite number, got {value!r}')
         return math.ceil(value) if roundUp else math.floor(value)
     if isinstance(value, datetime.datetime):
-        return toTimeStamp(value.timestamp(), name, roundUp)
+        return _toSeconds(value.timestamp(), name, roundUp)
     if isinstance(value, datetime.date):
         return int(datetime.datetime.combine(
             value, datetime.time()).timestamp())
@@ -61,14 +87,24 @@ def parseTime(text, name='time', endOfDay=False):
     time unless it carries an offset). A bare date is its first second,
     or with endOfDay (for the end of an inclusive range) its last."""
     text = text.strip()
-    if text.lstrip('-').isdigit():
-        return int(text)
     try:
-        if endOfDay and len(text) == 10:
-            day = datetime.date.fromisoformat(text)
-            return toTimeStamp(day + datetime.timedelta(days=1), name) - 1
-        return toTimeStamp(datetime.datetime.fromisoformat(text), name)
+        if text.lstrip('-').isdigit():
+            value = int(text)
+        elif endOfDay and len(text) == 10:
+            value = datetime.date.fromisoformat(text)
+        else:
+            value = datetime.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f'{name}: cannot read {text!r} as a time; use epoch seconds or '
             f'an ISO date like 2026-11-23 or 2026-11-23 18:30') from None
+    try:
+        if not (endOfDay and type(value) is datetime.date):
+            return toTimeStamp(value, name)
+        # The day's last second: the next day's first, less one.
+        nextDay = datetime.datetime.combine(
+            value + datetime.timedelta(days=1), datetime.time())
+        return toTimeStamp(int(nextDay.timestamp()) - 1, name)
+    except (OverflowError, ValueError):
+        raise ValueError(f'{name} must be a time from {TIME_RANGE}, '
+                         f'not {text!r}') from None

@@ -9,8 +9,8 @@ of the user) in a few bucket reads, however many tracks there are.
 Why this order: a writer saves the tracks of one user in one run (a
 tracker session, an upload), so a batch of saves lands in a few adjacent
 buckets at the end of that user's range, not in one bucket per task all
-over the table; a commit of 1,000 tracks rewrites tens of buckets, not
-hundreds.
+over the table, and a commit rewrites the few buckets of each user it
+touches rather than one for every task.
 
 Why a str and not a tuple: ZODB pickles through a Python hook called for
 every object, and unpickles every object, so a bucket of 30 five-tuples
@@ -27,12 +27,20 @@ character that can follow in a longer name or a number.
 Why the oid: a query that finds a user's tracks here loads each track
 straight by its oid, not through the bucket of the track tree that holds
 it, which for tracks spread over months is a bucket (and a ghost per
-neighbour) per track: half the cost of a query from a cold cache. The
+neighbour) per track, the larger part of such a query's cost from a
+cold cache (CHANGES.txt has the figures). The
 number sorts before it, so the oid never changes the order; 0 stands for
 a track that had none yet (saved into a storage outside a database).
 """
 
 from BTrees.OOBTree import OOTreeSet
+from ZODB.utils import u64
+
+# The track attributes queried through this table rather than a field
+# index: every key starts with the userName, so an index beside it would
+# rewrite the last bucket of one number set per user in every commit (with
+# users spread over a batch, most of them) for what the table knows.
+TABLE_ATTRIBUTES = ('userName',)
 
 SEP = '\x00\x01'
 _ESC = '\x00\x02'
@@ -72,6 +80,14 @@ def makeKey(userName, runId, taskId, timeStamp, num, oid=0):
     """The key of one track; oid is its ZODB oid as an int (0: none)."""
     return (f'{_name(userName)}{SEP}{_var(runId)}{SEP}{_name(taskId)}{SEP}'
             f'{_int(timeStamp, _OFFSET)}{_var(num)}{_var(oid)}')
+
+
+def trackKey(num, track):
+    """The key of track number num as the storage holds it (with the
+    track's oid, 0 before it has one)."""
+    oid = track._p_oid
+    return makeKey(track.userName, track.runId, track.taskId,
+                   track.timeStamp, num, 0 if oid is None else u64(oid))
 
 
 def _tail(key):

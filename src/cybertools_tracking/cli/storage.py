@@ -6,13 +6,19 @@ Every command takes ``--db PATH|URI`` (default ``tracking.fs``). Only
 one. Tables are for people; ``--json`` prints the same facts for scripts.
 """
 
+import contextlib
 import json
 
-from cybertools_tracking.btree import TrackingStorage
+from ZODB.POSException import POSError
+
+from cybertools_tracking.check import capturedLoadErrors, describe
 from cybertools_tracking.cli.common import (
     CommandError, addDbArgument, openSession, printJSON, printTable)
+from cybertools_tracking.generations import SchemaError
 from cybertools_tracking.timestamps import (
     getTimeStamp, parseTime, timeStamp2ISO8601, timeStamp2Text)
+from cybertools_tracking.validation import (
+    MAX_COUNT, checkCount, checkTrackingStorage)
 
 DEFAULT_DB = 'tracking.fs'
 
@@ -68,7 +74,7 @@ def register(subparsers):
                         help='saved at or before T (same forms as --from; '
                              'a bare date includes that whole day)')
     parser.add_argument('--limit', type=int, metavar='N',
-                        help='at most N tracks')
+                        help=f'at most N tracks (0 to {MAX_COUNT})')
     parser.add_argument('--reverse', action='store_true',
                         help='newest (highest track number) first')
     addDbArgument(parser, DEFAULT_DB)
@@ -81,19 +87,54 @@ def _addJSON(parser):
                         help='print JSON for scripts instead of a table')
 
 
-def _storage(session, args):
+def storageOf(session, args):
+    """The session's TrackingStorage, loaded; a CommandError before any
+    work when the root key holds something else, a storage of a schema
+    generation this code cannot read, or an object the file cannot load.
+    """
     storage = session.storage
-    if not isinstance(storage, TrackingStorage):
-        raise CommandError(f'{args.db}: root key {args.key!r} holds a '
-                           f'{type(storage).__name__}, not a TrackingStorage')
+    try:
+        with capturedLoadErrors():
+            # Asking what it provides loads it.
+            checkTrackingStorage(storage, f'{args.db}: root key '
+                                          f'{args.key!r}')
+            storage._p_activate()
+    except (TypeError, SchemaError) as exc:
+        # Session.close would treat it as a storage (release its numbers).
+        session.storage = None
+        raise CommandError(f'{exc}; give --key of a TrackingStorage'
+                           if isinstance(exc, TypeError)
+                           else f'{args.db}: {exc}') from None
+    except Exception as exc:
+        session.storage = None
+        raise CommandError(f'{args.db}: the storage under root key '
+                           f'{args.key!r} cannot be loaded ({describe(exc)})'
+                           ) from None
     return storage
+
+
+@contextlib.contextmanager
+def openStorage(args, write=False, create=None):
+    """(session, storage) for a command (write, create: as for
+    ``openSession``): as ``storageOf``, and a part of the file that cannot
+    be read while the command works is one line too, pointing to
+    ``check``."""
+    with openSession(args, write=write, create=create) as session:
+        storage = storageOf(session, args)
+        try:
+            with capturedLoadErrors():
+                yield session, storage
+        except POSError as exc:
+            raise CommandError(
+                f'{args.db}: cannot read the storage ({describe(exc)}); '
+                f'cybertools-tracking check --db {args.db} names what is '
+                f'damaged') from None
 
 
 # reading
 
 def tasks(args):
-    with openSession(args) as session:
-        storage = _storage(session, args)
+    with openStorage(args) as (session, storage):
         rows = []
         for taskId in storage.getTaskIds():
             run = storage.getRun(taskId)
@@ -113,8 +154,7 @@ def tasks(args):
 
 
 def users(args):
-    with openSession(args) as session:
-        storage = _storage(session, args)
+    with openStorage(args) as (session, storage):
         names = storage.getUserNames(args.task)
         if not names:
             raise CommandError(f'task {args.task!r} has no tracks; tasks: '
@@ -139,8 +179,7 @@ def users(args):
 
 
 def runs(args):
-    with openSession(args) as session:
-        storage = _storage(session, args)
+    with openStorage(args) as (session, storage):
         found = storage.getRuns(args.task)
         if args.task is not None and not found:
             known = sorted({run.taskId for run in storage.getRuns()
@@ -171,10 +210,12 @@ def query(args):
                                            endOfDay=True)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    if args.limit is not None and args.limit < 0:
-        raise CommandError(f'--limit must be 0 or more, not {args.limit}')
-    with openSession(args) as session:
-        storage = _storage(session, args)
+    try:
+        if args.limit is not None:
+            checkCount(args.limit, '--limit', allowNone=False)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    with openStorage(args) as (session, storage):
         try:
             result = storage.query(limit=args.limit, reverse=args.reverse,
                                    **criteria)
@@ -209,8 +250,7 @@ DEMO_STEP = 60      # seconds between two saved tracks
 
 
 def demo(args):
-    with openSession(args, write=True) as session:
-        storage = _storage(session, args)
+    with openStorage(args, write=True) as (session, storage):
         before = len(storage)
         now = getTimeStamp()
         start = now - 10 * DEMO_STEP

@@ -1,34 +1,42 @@
 """Upkeep subcommands: ``check`` (and ``--repair``) and ``pack``.
 
-``check`` cross-checks every index, the task-user table and the last-track
+``check`` cross-checks every index, the task-user table and the user-track
 table against the tracks (``TrackingStorage.check()``) and prints each
 difference; it exits 1 when there are any, unless ``--repair`` rebuilt the
-indexes and the storage then agrees. ``pack`` drops the history a
-FileStorage (or a ZEO server's storage) keeps of every change.
+indexes and the storage then agrees. ``--repair`` also stores a storage
+of an older schema generation in the current one. ``pack`` drops the
+history a FileStorage (or a ZEO server's storage) keeps of every change.
 """
 
-import argparse
 import os
 import sys
 
-from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession)
+from cybertools_tracking import generations
+from cybertools_tracking.check import (
+    Unreadable, capturedLoadErrors, capturedLogRecords)
+from cybertools_tracking.cli.common import CommandError, addDbArgument
+from cybertools_tracking.cli.storage import openStorage
 from cybertools_tracking.db import isURI
 from cybertools_tracking.db import pack as packDB
+
+# A hundred years: ZODB cannot pack to a time before 1900.
+MAX_DAYS = 36_500
 
 
 def register(subparsers):
     parser = subparsers.add_parser(
         'check', help='cross-check the indexes against the tracks',
         description='Cross-check every index, the task-user table and the '
-                    'last-track table against the tracks and print each '
+                    'user-track table against the tracks and print each '
                     'difference. Exit status 0: all agree; 1: differences '
-                    '(left as they are unless --repair fixed them).')
+                    '(left as they are unless --repair fixed them) or '
+                    'parts that cannot be read.')
     addDbArgument(parser)
     parser.add_argument('--repair', action='store_true',
                         help='when there are differences, rebuild the '
                              'indexes from the tracks, commit and check '
-                             'again')
+                             'again; store a storage of an older schema '
+                             'generation in the current one')
     parser.set_defaults(handler=check)
 
     parser = subparsers.add_parser(
@@ -38,9 +46,10 @@ def register(subparsers):
                     "FileStorage keeps the file as it was in PATH.old "
                     '(remove it to get the space back).')
     addDbArgument(parser)
-    parser.add_argument('--days', type=_days, default=0.0, metavar='N',
-                        help='keep the history of the last N days '
-                             '(default: 0, keep only the current state)')
+    parser.add_argument('--days', default='0', metavar='N',
+                        help='keep the history of the last N days, 0 to '
+                             f'{MAX_DAYS:,} (default: 0, keep only the '
+                             'current state)')
     parser.set_defaults(handler=pack)
 
 
@@ -49,58 +58,87 @@ def _days(text):
         days = float(text)
     except ValueError:
         days = -1.0
-    if not days >= 0 or days == float('inf'):
-        raise argparse.ArgumentTypeError(
-            f'{text!r} is not a number of days >= 0 (e.g. 0, 7 or 0.5)')
+    if not 0 <= days <= MAX_DAYS:
+        raise CommandError(
+            f'--days must be a number of days from 0 to {MAX_DAYS:,} '
+            f'(e.g. 0, 7 or 0.5), not {text!r}')
     return days
-
-
-def openForWriting(args):
-    """A writable Session on an existing database and storage: repairing
-    or packing never creates either."""
-    return openSession(args, write=True, create=False)
 
 
 def check(args):
     # Checking only reads (and works while a tracker holds the file);
-    # repairing needs the file to itself.
-    opener = openForWriting if args.repair else openSession
-    with opener(args) as session:
-        storage = session.storage
+    # repairing needs the file to itself. Neither creates anything.
+    with openStorage(args, write=args.repair, create=False) as (session,
+                                                                storage):
         problems = storage.check()
-        if not problems:
-            print(f'{args.db}: {len(storage):,} tracks; indexes, task-user '
-                  f'and last-track tables agree with them')
-            return 0
         for problem in problems:
             print(problem)
+        if any(isinstance(problem, Unreadable) for problem in problems):
+            print(f'{args.db}: parts of the storage cannot be read (a '
+                  f'damaged file); reindexing cannot repair that: restore '
+                  f'the file from a backup', file=sys.stderr)
+            return 1
+        _generation(args, session, storage)
+        if not problems:
+            print(f'{args.db}: {len(storage):,} tracks; indexes, task-user '
+                  f'and user-track tables agree with them')
+            return 0
         if not args.repair:
             print(f'{args.db}: {len(problems)} difference(s); run check '
                   f'--repair to rebuild the indexes', file=sys.stderr)
             return 1
+        return _repair(args, session, storage, problems)
+
+
+def _generation(args, session, storage):
+    """Say when the storage is saved in an older schema generation; with
+    --repair, store it in the current one."""
+    stored = generations.storedGeneration(storage)
+    if stored == generations.GENERATION:
+        return
+    if args.repair:
+        session.run(generations.evolve)
+        print(f'{args.db}: stored schema generation {stored} as '
+              f'generation {generations.GENERATION}')
+    else:
+        print(f'{args.db}: saved in schema generation {stored}, read as '
+              f'{generations.GENERATION}; check --repair stores it so')
+
+
+def _repair(args, session, storage, problems):
+    try:
         session.run(lambda storage: storage.reindexTracks())
-        left = storage.check()
-        if left:
-            for problem in left:
-                print(f'after repair: {problem}')
-            print(f'{args.db}: reindexed, {len(left)} difference(s) that '
-                  f'reindexing cannot fix remain', file=sys.stderr)
-            return 1
-        print(f'{args.db}: repaired {len(problems)} difference(s) by '
-              f'reindexing {len(storage):,} tracks')
-        return 0
+    except ValueError as exc:
+        # session.run aborted the transaction: nothing was changed.
+        print(f'{args.db}: cannot repair, nothing was changed: {exc}',
+              file=sys.stderr)
+        return 1
+    left = storage.check()
+    if left:
+        for problem in left:
+            print(f'after repair: {problem}')
+        print(f'{args.db}: reindexed, {len(left)} difference(s) that '
+              f'reindexing cannot fix remain', file=sys.stderr)
+        return 1
+    print(f'{args.db}: repaired {len(problems)} difference(s) by '
+          f'reindexing {len(storage):,} tracks')
+    return 0
 
 
 def pack(args):
+    days = _days(args.days)
     path = None if isURI(args.db) else args.db
     before = _size(path)
-    with openForWriting(args) as session:
+    # What the key holds is checked before the file is touched.
+    with openStorage(args, write=True, create=False) as (session, storage):
         try:
-            packDB(session.db, args.days)
+            with capturedLoadErrors(), capturedLogRecords('ZODB.DB',
+                                                          'packing'):
+                packDB(session.db, days)
         except Exception as exc:
             raise CommandError(f'cannot pack ({type(exc).__name__}: '
                                f'{exc})') from None
-    kept = f'history of the last {args.days:g} day(s)' if args.days \
+    kept = f'history of the last {days:g} day(s)' if days \
         else 'only the current state'
     if path is None:
         print(f'{args.db}: packed, kept {kept}')

@@ -34,6 +34,7 @@ from cybertools_tracking.usage.statistic import Statistic
 from cybertools_tracking.usage.timer import Timer
 from cybertools_tracking.usage.writer import (
     FLUSH_INTERVAL_S, BatchWriter, DirectWriter)
+from cybertools_tracking.validation import isInt
 
 logger = logging.getLogger('cybertools_tracking.usage')
 
@@ -275,7 +276,7 @@ class AnonymousUsageTracker(UploadMixin):
     def _checkMaxRows(self, max_rows):
         if max_rows is None:
             return self.MAX_ROWS_PER_TABLE
-        if isinstance(max_rows, bool) or not isinstance(max_rows, int) \
+        if not isInt(max_rows) \
                 or max_rows < 1:
             raise ValueError(f'max_rows must be an int >= 1 (or None for '
                              f'{self.MAX_ROWS_PER_TABLE}), not {max_rows!r}')

@@ -26,7 +26,7 @@ import time
 import transaction
 from zope.interface import implementer
 
-from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.validation import isTrackingStorage
 from cybertools_tracking.db import DEFAULT_KEY, getStorage, retry
 from cybertools_tracking.usage import registry
 from cybertools_tracking.usage.exceptions import (
@@ -88,7 +88,7 @@ def applyOps(storage, uuid, runId, ops, maxRows, storedCounts):
 
 
 def checkStorage(storage, where):
-    if not isinstance(storage, TrackingStorage):
+    if not isTrackingStorage(storage):
         raise AnonymousUsageError(
             f'{where} holds a {type(storage).__name__}, not a '
             f'TrackingStorage; use another file or root key')

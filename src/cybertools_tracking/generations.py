@@ -1,0 +1,77 @@
+"""Schema generations of the saved TrackingStorage.
+
+ZODB saves every persistent object as its class path and its attributes,
+so those are a file format. A TrackingStorage records the generation of
+that format it was saved in (``_generation``; a storage saved before
+generations were recorded has none and is generation 0).
+
+Evolving happens on open: when a storage of an older generation is
+loaded, each step below turns its saved state into the next generation's,
+in memory, so every reader (read-only ones too) sees the current layout.
+The evolved state is stored the next time the storage object is written:
+``cybertools-tracking check --repair`` (``evolve``) writes it, and so does
+a reindex. A storage of a newer generation than this code knows is
+refused when it is loaded (``SchemaError``), never half-read.
+
+A step takes the state dict of one generation and returns the state dict
+of the next; each has a test that opens a file of the older generation.
+"""
+
+from ZODB.POSException import POSError
+
+GENERATION = 1
+GENERATION_ATTRIBUTE = '_generation'
+
+
+class SchemaError(POSError):
+    """A database saved in a layout this code cannot read. A POSError, so
+    ZODB raises it as it is from loading the storage, not wrapped in a
+    StateLoadError that says nothing."""
+
+
+def _evolve1(state):
+    """Generation 1: the user-track table is stored as ``_userTracks``
+    (it was ``_lastTracks``), the name it has everywhere else."""
+    state = dict(state)
+    if '_lastTracks' in state:
+        state['_userTracks'] = state.pop('_lastTracks')
+    return state
+
+
+STEPS = {1: _evolve1}
+
+
+def generationOf(state):
+    """The generation a saved storage state (a dict) was written in."""
+    return state.get(GENERATION_ATTRIBUTE, 0)
+
+
+def evolveState(state):
+    """The state of the current generation for the saved state of any
+    generation up to it; SchemaError for a newer one."""
+    found = generationOf(state)
+    if not isinstance(found, int) or found > GENERATION or found < 0:
+        raise SchemaError(
+            f'this tracking storage was saved in schema generation '
+            f'{found!r}; this cybertools_tracking reads generations 0 to '
+            f'{GENERATION}: upgrade cybertools_tracking to open it')
+    for generation in range(found + 1, GENERATION + 1):
+        state = STEPS[generation](state)
+        state[GENERATION_ATTRIBUTE] = generation
+    return state
+
+
+def storedGeneration(storage):
+    """The generation the storage is saved in (the current one for a
+    storage that was never loaded from a database)."""
+    return getattr(storage, '_v_storedGeneration', GENERATION)
+
+
+def evolve(storage):
+    """Mark a storage loaded from an older generation as changed, so the
+    transaction stores it in the current one; return the generation it
+    was stored in."""
+    stored = storedGeneration(storage)
+    if stored < GENERATION:
+        storage._p_changed = True
+    return stored

@@ -1,0 +1,364 @@
+"""What ZODB saves is a file format: the saved class paths and stored
+attribute names of every persistent object the project writes, the
+schema generation a storage records, and the evolve steps that bring an
+older file to the current generation."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import transaction
+import ZODB
+import ZODB.FileStorage
+from ZODB.utils import get_pickle_metadata
+
+from cybertools_tracking import generations
+from cybertools_tracking.btree import Track
+from cybertools_tracking.db import Session
+
+FIXTURES = Path(__file__).parent / 'fixtures'
+T0 = 1_700_000_000
+BTREE = 'a BTree state'         # no attribute names: buckets and keys
+
+
+class AnswerTrack(Track):
+    """A custom track indexing 'answer' from its data (a reverse map)."""
+
+    index_attributes = Track.index_attributes + ('answer',)
+
+
+# Every persistent class the project saves, with the attribute names its
+# saved state holds. Changing any of it changes the file format: do it in
+# a new schema generation with an evolve step (generations.py), then
+# change this table.
+LAYOUT = {
+    'persistent.mapping.PersistentMapping': ['data'],
+    'cybertools_tracking.btree.TrackingStorage': [
+        '_count', '_generation', '_numbers', '_tracks', '_userTracks',
+        'currentRuns', 'indexes', 'runs', 'taskUsers', 'trackFactory'],
+    'cybertools_tracking.btree.Track': [
+        'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
+        '__parent__'],
+    'cybertools_tracking.btree.Run': [
+        'end', 'finished', 'id', 'start', 'taskId'],
+    'cybertools_tracking.btree.TrackTree': BTREE,
+    'cybertools_tracking.index.FieldIndex': [
+        '_fwd', '_num', '_rev', 'name', 'sparse'],
+    'cybertools_tracking.index.ValueTree': BTREE,
+    'cybertools_tracking.index.NumberSet': BTREE,
+    'cybertools_tracking.index.ReverseMap': BTREE,
+    'cybertools_tracking.trackkeys.KeyTable': BTREE,
+    'cybertools_tracking.tracknumbers.NumberAllocator': ['next'],
+    'BTrees.Length.Length': BTREE,
+    'BTrees.LOBTree.LOBTree': BTREE,
+    'BTrees.OOBTree.OOBTree': BTREE,
+    'BTrees.OOBTree.OOTreeSet': BTREE,
+}
+# Attributes only some objects of a class have: a storage's own
+# trackFactory (when it was given one), an index's reverse map (over data).
+OPTIONAL = {
+    'cybertools_tracking.btree.TrackingStorage': ['trackFactory'],
+    'cybertools_tracking.index.FieldIndex': ['_rev'],
+}
+PROJECT_CLASSES = {name for name in LAYOUT
+                   if name.startswith('cybertools_tracking.')}
+
+
+def savedLayout(path):
+    """{class path: sorted attribute names (or BTREE)} of every object
+    stored in the FileStorage at path, read from the file itself."""
+    storage = ZODB.FileStorage.FileStorage(str(path), read_only=True)
+    db = ZODB.DB(storage)
+    layout = {}
+    try:
+        conn = db.open()
+        oids = {record.oid for transaction_ in storage.iterator()
+                for record in transaction_}
+        for oid in sorted(oids):
+            record, serial = storage.load(oid)
+            module, name = get_pickle_metadata(record)
+            obj = conn.get(oid)
+            obj._p_activate()
+            layout.setdefault(f'{module}.{name}', set()).add(
+                _attributes(obj))
+        conn.close()
+    finally:
+        db.close()
+    for name, kinds in layout.items():
+        if BTREE in kinds:
+            assert kinds == {BTREE}, name
+            layout[name] = BTREE
+        elif any(isinstance(kind, list) for kind in kinds):
+            # A tuple state: its order is its format.
+            assert len(kinds) == 1, (name, kinds)
+            layout[name] = list(kinds.pop())
+        else:
+            # Attributes some objects of the class have (a storage's own
+            # trackFactory) are listed with the others.
+            layout[name] = sorted(set().union(*kinds))
+    return layout
+
+
+class ListKey(list):
+    """A list that can go into a set, for the ordered names of a tuple
+    state."""
+
+    def __hash__(self):
+        return hash(tuple(self))
+
+
+def _attributes(obj):
+    """The attribute names of obj's saved state: in their order for a
+    track (its state is a tuple of values), sorted for a dict state."""
+    state = obj.__getstate__()
+    if isinstance(obj, Track):
+        values, *extra = state
+        assert len(values) == len(Track._stateAttributes)
+        return ListKey(Track._stateAttributes + tuple(
+            sorted(extra[0]) if extra else ()))
+    if isinstance(state, dict):
+        return frozenset(state)
+    return BTREE
+
+
+def writeEveryClass(path):
+    """Two storages with every kind of object: tracks, runs (finished,
+    stopped, current), field indexes with and without a reverse map, a
+    value held by one track and by many; the second with a custom
+    trackFactory."""
+    for key, factory in (('tracking', None), ('answers', AnswerTrack)):
+        with Session(str(path), key=key, trackFactory=factory) as session:
+            session.run(fillEveryClass)
+
+
+def fillEveryClass(storage):
+    for i, user in enumerate(('alice', 'bob', 'alice')):
+        storage.saveUserTrack('quiz', 0, user, {'answer': 'Lima'},
+                              timeStamp=T0 + i)
+    storage.stopRun('quiz')
+    storage.saveUserTrack('quiz', 0, 'bob', {'answer': 'Nile'},
+                          update=True, timeStamp=T0 + 9)
+    runId = storage.startRun('editor')
+    storage.stopRun(runId=runId, finish=False)
+
+
+def test_the_saved_layout_is_exactly_the_expected_one(tmp_path):
+    path = tmp_path / 'every.fs'
+    writeEveryClass(path)
+    saved = savedLayout(path)
+    # The custom track class is the test's; its state is a Track's.
+    assert saved.pop(f'{__name__}.AnswerTrack') == \
+        LAYOUT['cybertools_tracking.btree.Track']
+    assert {name: saved.get(name) for name in PROJECT_CLASSES} == \
+        {name: LAYOUT[name] for name in PROJECT_CLASSES}
+    # Of other packages only what is listed.
+    assert saved == {name: LAYOUT[name] for name in saved}
+
+
+# What the usage layer keeps in a storage, as tracks of its tasks: the data
+# keys of each kind of track (the tracker registry, the uploader's place,
+# the rows of a Statistic and of a State). Part of the format like LAYOUT.
+TRACK_DATA = {
+    '__registry__': ['checkpoints', 'description', 'max_rows', 'type'],
+    '__upload__': ['After', 'Key', 'Through'],
+    '__submissions__': ['Count', 'Key', 'Watermark'],
+    'clicks': ['Count'],
+    'mode': ['Count', 'State'],
+}
+
+
+def test_a_tracker_saves_only_classes_and_data_keys_of_the_layout(
+        tmp_path, open_tracker, hq):
+    tracker = open_tracker()
+    tracker.track_statistic('clicks')
+    tracker['clicks'] += 1
+    tracker.track_state('mode', 'light')
+    tracker['mode'] = 'dark'
+    tracker.setup_hq(hq.url, 'KEY')
+    assert tracker.submit_statistics() is True
+    tracker.close()
+    path = tmp_path / 'data' / 'usage.db'
+    saved = savedLayout(path)
+    # A tracker gives its storage no trackFactory and indexes no data.
+    assert saved == {name: ([attr for attr in LAYOUT[name]
+                             if attr not in OPTIONAL.get(name, ())]
+                            if LAYOUT[name] != BTREE else BTREE)
+                     for name in saved}
+    with Session(str(path), read_only=True, create=False) as session:
+        keys = {}
+        for track in session.storage.values():
+            keys.setdefault(track.taskId, set()).add(tuple(sorted(track.data)))
+    assert keys == {task: {tuple(names)} for task, names in TRACK_DATA.items()}
+
+
+# generations
+
+def openCopy(tmp_path, name='generation0.fs'):
+    path = tmp_path / name
+    shutil.copyfile(FIXTURES / name, path)
+    return path
+
+
+def test_a_generation_0_file_is_read_as_the_current_generation(tmp_path):
+    path = openCopy(tmp_path)
+    with Session(str(path), read_only=True, create=False) as session:
+        storage = session.storage
+        assert generations.storedGeneration(storage) == 0
+        assert storage._generation == generations.GENERATION
+        assert len(storage) == 7
+        assert storage.getTaskIds() == ['editor', 'quiz']
+        assert [t.data for t in storage.getUserTracks('quiz', 1, 'alice')] \
+            == [{'answer': 'Paris'}, {'answer': 'Lima'}]
+        assert storage.getLastUserTrack('editor', 2, 'bob').data == \
+            {'words': 512}
+        assert [t.__name__ for t in storage.query(userName='alice')] == \
+            ['0000001', '0000003', '0000005', '0000007']
+        assert [(r.id, r.taskId, r.finished) for r in storage.getRuns()] \
+            == [(1, 'quiz', True), (2, 'editor', False), (3, 'quiz', False)]
+        assert storage.getRun('quiz').id == 3
+        assert storage.check() == []
+
+
+def test_writing_tracks_into_a_generation_0_file_keeps_it_readable(
+        tmp_path):
+    path = openCopy(tmp_path)
+    with Session(str(path), create=False) as session:
+        assert session.run(lambda s: s.saveUserTrack(
+            'quiz', 0, 'carol', {'answer': 'Oslo'}, timeStamp=T0)) \
+            == '0000008'
+    with Session(str(path), read_only=True, create=False) as session:
+        storage = session.storage
+        assert storage.getLastUserTrack('quiz', 0, 'carol').data == \
+            {'answer': 'Oslo'}
+        assert storage.check() == []
+
+
+def run(*args):
+    return subprocess.run([sys.executable, '-m', 'cybertools_tracking',
+                           *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+
+
+def savedState(path):
+    """The storage's state as the file holds it, not as code reads it."""
+    import pickle
+    storage = ZODB.FileStorage.FileStorage(str(path), read_only=True)
+    try:
+        db = ZODB.DB(storage)
+        conn = db.open()
+        oid = conn.root()['tracking']._p_oid
+        record, serial = storage.load(oid)
+        unpickler = pickle.Unpickler(__import__('io').BytesIO(record))
+        unpickler.persistent_load = lambda ref: ref
+        unpickler.load()            # the class
+        state = unpickler.load()
+        conn.close()
+        db.close()
+    finally:
+        storage.close()
+    return state
+
+
+def test_check_repair_stores_a_generation_0_file_as_the_current_one(
+        tmp_path):
+    path = openCopy(tmp_path)
+    assert '_lastTracks' in savedState(path)
+    result = run('check', '--db', path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert f'{path}: saved in schema generation 0, read as 1; check ' \
+        '--repair stores it so' in result.stdout
+    assert '_lastTracks' in savedState(path)        # a check only reads
+    result = run('check', '--repair', '--db', path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.splitlines() == [
+        f'{path}: stored schema generation 0 as generation 1',
+        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
+        f'with them']
+    state = savedState(path)
+    assert '_lastTracks' not in state and '_userTracks' in state
+    assert state['_generation'] == generations.GENERATION
+    with Session(str(path), read_only=True, create=False) as session:
+        assert generations.storedGeneration(session.storage) == 1
+        assert len(session.storage) == 7
+        assert session.storage.check() == []
+    result = run('check', '--db', path)
+    assert result.stdout.splitlines() == [
+        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
+        f'with them']
+
+
+def test_each_evolve_step_turns_one_generation_into_the_next():
+    assert sorted(generations.STEPS) == list(
+        range(1, generations.GENERATION + 1))
+    table = object()
+    old = {'_lastTracks': table, 'runs': 1}
+    assert generations.evolveState(old) == {
+        '_userTracks': table, 'runs': 1, '_generation': 1}
+    assert old == {'_lastTracks': table, 'runs': 1}     # not changed
+    current = {'_userTracks': table, '_generation': 1}
+    assert generations.evolveState(current) == current
+
+
+def makeNewer(path, generation):
+    with Session(str(path)) as session:
+        session.run(lambda s: setattr(s, '_generation', generation))
+
+
+def test_a_newer_generation_is_refused_and_never_half_read(tmp_path):
+    path = tmp_path / 'newer.fs'
+    makeNewer(path, generations.GENERATION + 1)
+    message = (f'this tracking storage was saved in schema generation '
+               f'{generations.GENERATION + 1}; this cybertools_tracking '
+               f'reads generations 0 to {generations.GENERATION}: upgrade '
+               f'cybertools_tracking to open it')
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(path), read_only=True))
+    try:
+        conn = db.open()
+        storage = conn.root()['tracking']
+        with pytest.raises(generations.SchemaError) as raised:
+            len(storage)
+        assert str(raised.value) == message
+        # Still a ghost: nothing of it was set.
+        assert storage._p_changed is None
+        with pytest.raises(generations.SchemaError):
+            storage.query()
+        conn.close()
+    finally:
+        db.close()
+        transaction.abort()
+    before = path.read_bytes()
+    for command in (('tasks',), ('query',), ('check',),
+                    ('check', '--repair'), ('pack',)):
+        result = run(*command, '--db', path)
+        assert (result.returncode, result.stdout) == (2, '')
+        assert result.stderr == (f'cybertools-tracking {command[0]}: '
+                                 f'{path}: {message}\n')
+    assert path.read_bytes() == before
+
+
+def test_the_fixture_script_writes_what_the_fixture_holds(tmp_path):
+    # The script is how a fixture of a later generation is made; run with
+    # today's code it writes today's generation, of the same content.
+    path = tmp_path / 'today.fs'
+    result = subprocess.run([sys.executable, str(FIXTURES / 'make_fixture.py'),
+                             str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert savedState(path)['_generation'] == generations.GENERATION
+    old = openCopy(tmp_path)
+    with Session(str(path), read_only=True, create=False) as new, \
+            Session(str(old), read_only=True, create=False) as gen0:
+        assert [(t.__name__, t.taskId, t.runId, t.userName, t.timeStamp,
+                 t.data) for t in new.storage.values()] == \
+            [(t.__name__, t.taskId, t.runId, t.userName, t.timeStamp,
+              t.data) for t in gen0.storage.values()]
+
+
+def test_names_that_moved_out_of_btree_are_still_importable_there():
+    from cybertools_tracking import btree, query, timestamps, trackkeys
+    assert btree.timeStamp2ISO is timestamps.timeStamp2LocalMinute
+    assert timestamps.timeStamp2ISO is timestamps.timeStamp2LocalMinute
+    assert btree.TIME_CRITERIA is query.TIME_CRITERIA
+    assert btree.TABLE_ATTRIBUTES is trackkeys.TABLE_ATTRIBUTES
