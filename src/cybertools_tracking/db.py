@@ -38,6 +38,21 @@ def isURI(spec):
     return isinstance(spec, str) and '://' in spec
 
 
+def fileStoragePath(spec):
+    """The file a FileStorage spec names: spec itself for a path, the
+    path of a ``file://`` URI (None when it names none); None for any
+    other URI (memory://, zeo://...)."""
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isURI(spec):
+        return spec
+    if not spec.startswith('file://'):
+        return None
+    # Parsed as zodburi does (no urlsplit: Windows paths).
+    path = spec.split('file://', 1)[1].split('?', 1)[0]
+    return os.path.normpath(path) if path else None
+
+
 def openDB(spec, read_only=False, create=True, **dbOptions):
     """Open a ZODB database and return the ``ZODB.DB``.
 
@@ -207,12 +222,11 @@ def _openURI(uri, read_only, create, dbOptions):
 def _prepareFile(uri, read_only, create):
     """The path a file:// URI names, checked as a plain path is (and its
     folder made when creating)."""
-    # Parsed as zodburi does (no urlsplit: Windows paths).
-    path = uri.split('file://', 1)[1].split('?', 1)[0]
+    path = fileStoragePath(uri)
     if not path:
         raise DatabaseError(f'{uri}: names no file; use file:///PATH, e.g. '
                             f'file:///var/lib/tracking.fs')
-    path = os.path.abspath(os.path.normpath(path))
+    path = os.path.abspath(path)
     _checkFile(uri, path, read_only, create)
     return path
 
