@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import sys
 
 from cybertools_tracking.db import DEFAULT_KEY, DatabaseError, Session, isURI
 
@@ -50,9 +51,12 @@ def openSession(args, write=False, create=None):
 
 
 def printTable(rows, headers, out=None):
-    """Print rows (sequences of values) under headers, columns aligned."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row]
-                                           for row in rows]
+    """Print rows (sequences of values) under headers, columns aligned.
+    Text the output's encoding cannot show is escaped (\\xe9) before
+    the columns are measured."""
+    encoding = getattr(out or sys.stdout, 'encoding', None) or 'utf-8'
+    cells = [[_shown(str(h), encoding) for h in headers]] + [
+        [_shown(_cell(v), encoding) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
              for row in cells]
@@ -62,6 +66,16 @@ def printTable(rows, headers, out=None):
 
 def printJSON(value, out=None):
     print(json.dumps(value, indent=2, sort_keys=True, default=str), file=out)
+
+
+def _shown(text, encoding):
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, 'backslashreplace').decode(encoding)
+    except LookupError:
+        pass
+    return text
 
 
 def _cell(value):
