@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import sys
+import textwrap
 
 from cybertools_tracking.db import DEFAULT_KEY, DatabaseError, Session, isURI
 
@@ -66,6 +67,34 @@ def printTable(rows, headers, out=None):
 
 def printJSON(value, out=None):
     print(json.dumps(value, indent=2, sort_keys=True, default=str), file=out)
+
+
+def printJSONStream(values, out=None):
+    """Print the values as one JSON list, as printJSON(list(values))
+    would, one value at a time: the list is never held in memory."""
+    out = sys.stdout if out is None else out
+    first = True
+    for value in values:
+        text = json.dumps(value, indent=2, sort_keys=True, default=str)
+        out.write(('[\n' if first else ',\n') + textwrap.indent(text, '  '))
+        first = False
+    out.write('[]\n' if first else '\n]\n')
+
+
+# Tracks read between two cache collections while streaming.
+GC_EVERY = 1000
+
+
+def iterTracks(session, tracks):
+    """Yield the tracks, letting the session's connection drop the ones
+    already read from its cache as it goes: ZODB shrinks a cache only
+    when asked (or between transactions), so a long read would otherwise
+    keep every track it loaded."""
+    cacheGC = session.conn.cacheGC
+    for count, track in enumerate(tracks, 1):
+        yield track
+        if not count % GC_EVERY:
+            cacheGC()
 
 
 def _shown(text, encoding):

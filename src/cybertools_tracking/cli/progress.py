@@ -9,6 +9,7 @@ is all the commands need, and the core stays ZODB and its own parts.
 """
 
 import sys
+import threading
 import time
 
 # Seconds between two redraws: often enough to look alive, rarely enough
@@ -110,6 +111,34 @@ class Progress:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def runWatched(work, measure, total, progress, interval=REDRAW_INTERVAL):
+    """Return work(), calling ``progress(measure(), total)`` every interval
+    seconds while it runs in a thread of its own: for work that reports
+    nothing itself but leaves a trace one can measure (a file growing).
+    Its error is raised here. With progress not shown, just work()."""
+    if not progress.enabled:
+        return work()
+    outcome = {}
+
+    def target():
+        try:
+            outcome['result'] = work()
+        except BaseException as exc:
+            outcome['error'] = exc
+
+    # A daemon, so Ctrl-C ends the command as it would without the line.
+    thread = threading.Thread(target=target, name='watched work',
+                              daemon=True)
+    thread.start()
+    while thread.is_alive():
+        progress(measure(), total)
+        thread.join(interval)
+    if 'error' in outcome:
+        raise outcome['error']
+    progress(total, total)
+    return outcome.get('result')
 
 
 def _clock(seconds):

@@ -10,7 +10,8 @@ import json
 
 from cybertools_tracking.btree import TrackingStorage
 from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession, printJSON, printTable)
+    CommandError, addDbArgument, iterTracks, openSession, printJSON,
+    printJSONStream, printTable)
 from cybertools_tracking.timestamps import (
     getTimeStamp, parseTime, timeStamp2ISO8601, timeStamp2Text)
 
@@ -55,6 +56,17 @@ def register(subparsers):
                     'track-number order. A criterion given several times '
                     'matches any of its values; a value ending in * '
                     'matches that prefix.')
+    addQueryArguments(parser)
+    addDbArgument(parser, DEFAULT_DB)
+    parser.add_argument('--json', action='store_true',
+                        help='print JSON for scripts instead of a table '
+                             '(streamed: any number of tracks; export '
+                             'writes JSON lines or CSV for other tools)')
+    parser.set_defaults(handler=query)
+
+
+def addQueryArguments(parser):
+    """The criteria query and export share."""
     parser.add_argument('--task', action='append', metavar='T',
                         help='task id (or prefix*)')
     parser.add_argument('--user', action='append', metavar='U',
@@ -71,9 +83,6 @@ def register(subparsers):
                         help='at most N tracks')
     parser.add_argument('--reverse', action='store_true',
                         help='newest (highest track number) first')
-    addDbArgument(parser, DEFAULT_DB)
-    _addJSON(parser)
-    parser.set_defaults(handler=query)
 
 
 def _addJSON(parser):
@@ -157,7 +166,9 @@ def runs(args):
     return 0
 
 
-def query(args):
+def queryCriteria(args):
+    """The keyword arguments for storage.query() the query options give
+    (limit and reverse too); a bad value is a CommandError."""
     criteria = {}
     for name, values in (('taskId', args.task), ('userName', args.user),
                          ('runId', args.run)):
@@ -173,17 +184,25 @@ def query(args):
         raise CommandError(str(exc)) from None
     if args.limit is not None and args.limit < 0:
         raise CommandError(f'--limit must be 0 or more, not {args.limit}')
+    criteria.update(limit=args.limit, reverse=args.reverse)
+    return criteria
+
+
+def query(args):
+    criteria = queryCriteria(args)
     with openSession(args) as session:
         storage = _storage(session, args)
         try:
-            result = storage.query(limit=args.limit, reverse=args.reverse,
-                                   **criteria)
+            result = storage.query(**criteria)
+            if args.json:
+                # Streamed, so any number of tracks fits in memory.
+                printJSONStream(trackDict(track)
+                                for track in iterTracks(session, result))
+                return 0
             rows = [trackDict(track) for track in result]
         except (TypeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-    if args.json:
-        printJSON(rows)
-    elif not rows:
+    if not rows:
         print('no tracks match')
     else:
         printTracks(rows)

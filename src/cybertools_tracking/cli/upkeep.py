@@ -13,6 +13,7 @@ import sys
 
 from cybertools_tracking.cli.common import (
     CommandError, addDbArgument, openSession)
+from cybertools_tracking.cli.progress import Progress, runWatched
 from cybertools_tracking.db import isURI
 from cybertools_tracking.db import pack as packDB
 
@@ -96,7 +97,14 @@ def pack(args):
     before = _size(path)
     with openForWriting(args) as session:
         try:
-            packDB(session.db, args.days)
+            with Progress('packing', 'bytes') as progress:
+                # FileStorage writes what it keeps into PATH.pack: its
+                # size, of at most the whole file, is how far it got. A
+                # server packs out of sight.
+                progress.enabled = progress.enabled and path is not None
+                runWatched(lambda: packDB(session.db, args.days),
+                           lambda: _size(f'{path}.pack') or 0, before,
+                           progress)
         except Exception as exc:
             raise CommandError(f'cannot pack ({type(exc).__name__}: '
                                f'{exc})') from None
