@@ -81,20 +81,21 @@ def printJSONStream(values, out=None):
     out.write('[]\n' if first else '\n]\n')
 
 
-# Tracks read between two cache collections while streaming.
-GC_EVERY = 1000
+# Tracks read between two emptyings of the object cache while streaming.
+SHED_EVERY = 1000
 
 
 def iterTracks(session, tracks):
-    """Yield the tracks, letting the session's connection drop the ones
-    already read from its cache as it goes: ZODB shrinks a cache only
-    when asked (or between transactions), so a long read would otherwise
-    keep every track it loaded."""
-    cacheGC = session.conn.cacheGC
+    """Yield the tracks, emptying the session connection's object cache
+    every SHED_EVERY tracks: ZODB shrinks a cache only when asked (or
+    between transactions), so a long read would otherwise keep every
+    track it loaded, and a stream reads each track once. What the
+    iteration still needs (the tree nodes it is in) loads again."""
+    minimize = session.conn.cacheMinimize
     for count, track in enumerate(tracks, 1):
         yield track
-        if not count % GC_EVERY:
-            cacheGC()
+        if not count % SHED_EVERY:
+            minimize()
 
 
 def _shown(text, encoding):
