@@ -129,3 +129,26 @@ def test_a_missing_zeo_server_fails_at_once(capsys):
     err = capsys.readouterr().err
     assert err.count('\n') == 1
     assert f'no ZEO server at 127.0.0.1:{port} (Connection refused)' in err
+
+
+def test_reading_through_a_file_uri_writes_nothing(foreign, tmp_path):
+    os.remove(foreign + '.index')
+    data = open(foreign, 'rb').read()
+    before = listing(tmp_path)
+    for command in (['tasks'], ['query', '--json'], ['check'],
+                    ['export']):
+        result = run(*command, '--db', f'file://{foreign}')
+        assert result.returncode == 0, result.stderr
+        assert listing(tmp_path) == before
+    assert open(foreign, 'rb').read() == data
+
+
+def test_reading_through_a_file_uri_while_a_tracker_holds_it(tmp_path):
+    path = str(tmp_path / 'usage.fs')
+    with AnonymousUsageTracker('u', path) as t:
+        t.track_statistic('clicks')
+        t['clicks'] += 1
+        t.flush()
+        result = run('usage', '--db', f'file://{path}', '--csv')
+        assert result.returncode == 0, result.stderr
+        assert b'clicks,Statistic,1,1,' in result.stdout

@@ -6,7 +6,8 @@ import os
 import sys
 import textwrap
 
-from cybertools_tracking.db import DEFAULT_KEY, DatabaseError, Session, isURI
+from cybertools_tracking.db import (
+    DEFAULT_KEY, DatabaseError, Session, fileStoragePath, isURI)
 
 
 class CommandError(Exception):
@@ -37,9 +38,11 @@ def openSession(args, write=False, create=None):
     spec = args.db
     if not isURI(spec) and not create and not os.path.exists(spec):
         raise CommandError(f'{spec}: no such database file')
+    # A file, named by a path or a file:// URI, is read read-only: nothing
+    # is written beside it, and it reads while a tracker holds it.
     try:
         session = Session(spec, key=args.key, create=create,
-                          read_only=not write and not isURI(spec))
+                          read_only=not write and bool(fileStoragePath(spec)))
     except DatabaseError as exc:
         raise CommandError(str(exc)) from None
     except KeyError:
