@@ -18,7 +18,9 @@ too):
 
 It prints, per size, each command's peak RSS (MB) and seconds, the ratio
 of peak RSS at the largest size to the smallest (1.0: independent of the
-count), and each command's peak against the peer's. Run from the checkout::
+count), each command's peak against the peer's, and how far above the
+floor it is at the smallest and the largest size (what the command itself
+holds, without ZODB's index of the file). Run from the checkout::
 
     python benchmarks/export_memory.py                       # 100k and 1M
     python benchmarks/export_memory.py --sizes 20000 100000
@@ -150,9 +152,12 @@ def main():
         a = results[name, small][0]
         b = results.get((name, large), (float('nan'),))[0]
         here = results[name, peered][0]
+        above = [results[name, size][0] - results[FLOOR_NAME, size][0]
+                 if (name, size) in results else float('nan')
+                 for size in (small, large)]
         print(f'  {name:<24} {a:8.1f} {b:8.1f}   x{b / a:.2f}   '
-              f'{here / results[PEER_NAME, peered][0]:.2f} of the peer, '
-              f'{here / results[FLOOR_NAME, peered][0]:.2f} of the floor')
+              f'{here / results[PEER_NAME, peered][0]:.2f} of the peer; '
+              f'above the floor {above[0]:+.1f} and {above[1]:+.1f} MB')
     return 0
 
 

@@ -2,9 +2,11 @@
 here), never in captured output."""
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -145,3 +147,40 @@ def test_nothing_on_a_file(tmp_path):
         progress(1, 2)
         progress.close()
     assert (tmp_path / 'log').read_text() == ''
+
+
+def test_ctrl_c_during_an_import_removes_its_file_and_says_so(tmp_path):
+    rows = 60_000
+    path = tmp_path / 'big.db'
+    conn = sqlite3.connect(path)
+    conn.execute('CREATE TABLE __tableinfo__ '
+                 '(TableName TEXT, Type TEXT, Description TEXT)')
+    conn.execute("INSERT INTO __tableinfo__ VALUES ('n', 'Statistic', '')")
+    conn.execute('CREATE TABLE n (UUID TEXT, Count INT, Time TEXT)')
+    conn.executemany('INSERT INTO n VALUES (?, ?, ?)',
+                     [('u', n, '01/03/2016 12:00:00')
+                      for n in range(1, rows + 1)])
+    conn.commit()
+    conn.close()
+    (tmp_path / 'new.fs.old').write_bytes(b'an older pack')
+    before = sorted(os.listdir(tmp_path))
+    proc = subprocess.Popen(
+        command('import-anonymoususage', str(path), '--into',
+                str(tmp_path / 'new.fs')),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # Interrupt once the import has committed rows into its new file.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        fs = tmp_path / 'new.fs'
+        if fs.exists() and fs.stat().st_size > 500_000:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.fail('the import finished before it could be interrupted')
+    assert proc.returncode == 130
+    assert err == b'cybertools-tracking import-anonymoususage: ' \
+                  b'interrupted\n'
+    assert sorted(os.listdir(tmp_path)) == before
+    assert (tmp_path / 'new.fs.old').read_bytes() == b'an older pack'

@@ -83,6 +83,12 @@ def main(argv=None):
     except BrokenPipeError:
         _silenceStdout()
         return 0
+    except KeyboardInterrupt:
+        # Ctrl-C: what the command made is undone by now (the import
+        # removes its file, export its partial output); no traceback.
+        print(f'cybertools-tracking {args.command}: interrupted',
+              file=sys.stderr)
+        return 130
 
 
 def _escapeUnencodable():

@@ -4,7 +4,6 @@ import contextlib
 import json
 import os
 import sys
-import textwrap
 
 from cybertools_tracking.db import (
     DEFAULT_KEY, DatabaseError, Session, fileStoragePath, isURI)
@@ -78,8 +77,11 @@ def printJSONStream(values, out=None):
     out = sys.stdout if out is None else out
     first = True
     for value in values:
+        # Indented one level deeper, as inside the list (JSON text has
+        # no blank lines, its strings no raw line breaks).
         text = json.dumps(value, indent=2, sort_keys=True, default=str)
-        out.write(('[\n' if first else ',\n') + textwrap.indent(text, '  '))
+        out.write(('[\n  ' if first else ',\n  ') +
+                  text.replace('\n', '\n  '))
         first = False
     out.write('[]\n' if first else '\n]\n')
 
