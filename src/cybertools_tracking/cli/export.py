@@ -2,7 +2,9 @@
 
 ``cybertools-tracking export --db DB [query options] --format jsonl|csv
 [--out FILE]`` writes the tracks ``query`` would list, one at a time, so
-a million tracks pass through the same memory as a thousand.
+a million tracks pass through the same memory as a thousand (but
+``--reverse`` without ``--limit``, which gathers the matching track
+numbers first).
 
 JSON lines: one object per track, the fields ``query --json`` gives
 (id, taskId, runId, userName, timeStamp, time, data). CSV: a header, then
