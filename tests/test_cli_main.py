@@ -25,10 +25,11 @@ def test_version_prints_package_python_and_zodb():
     result = run('--version')
     assert result.returncode == 0
     assert result.stderr == b''
+    version = importlib.metadata.version
     assert result.stdout.decode().splitlines() == [
-        f"cybertools_tracking {importlib.metadata.version('cybertools_tracking')}",
+        f"cybertools_tracking {version('cybertools_tracking')}",
         f'Python {platform.python_version()}',
-        f"ZODB {importlib.metadata.version('ZODB')}",
+        f"ZODB {version('ZODB')}",
     ]
 
 

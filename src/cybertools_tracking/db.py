@@ -15,7 +15,7 @@ import transaction
 import ZODB
 import ZODB.FileStorage
 import zc.lockfile
-from ZODB._compat import FILESTORAGE_MAGIC
+from ZODB.FileStorage.FileStorage import packed_version as FILESTORAGE_MAGIC
 from ZODB.POSException import ConflictError
 
 from cybertools_tracking.btree import TrackingStorage
@@ -97,7 +97,6 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
         raise
 
 
-# FILESTORAGE_MAGIC: what a FileStorage file this ZODB reads starts with.
 # Files FileStorage makes beside the database file when it opens or
 # commits (the lock, the commit buffer, the saved index).
 SIDE_SUFFIXES = ('', '.lock', '.tmp', '.index')
@@ -161,7 +160,6 @@ def _removeNew(path, before):
                 os.remove(path + suffix)
             except OSError:
                 pass
-
 
 
 def _openDB(spec, storage, dbOptions):
