@@ -282,13 +282,16 @@ def _recordUploaded(storage, runId, tables, watermark):
                            timeStamp)
 
 
-def _save(storage, name, runId, uuid, data, timeStamp, where):
+def _save(storage, name, runId, uuid, data, timeStamp, row):
+    """Save one row; a value the storage refuses names the row (row:
+    (source path, row number))."""
     try:
         return storage.saveUserTrack(name, runId, uuid, data,
                                      timeStamp=timeStamp)
     except (TypeError, ValueError) as exc:
-        raise ImportFormatError(f'{where}: cannot be saved ({exc})') \
-            from None
+        source, number = row
+        raise ImportFormatError(f'{source}: table {name!r} row {number}: '
+                                f'cannot be saved ({exc})') from None
 
 
 def _targetPath(into):
@@ -354,8 +357,7 @@ def importAnonymousUsage(path, into=None, progress=None):
                     for number, (uuid, data, timeStamp) in enumerate(
                             rowsBySource[index], 1):
                         trackId = _save(storage, name, runId, uuid, data,
-                                        timeStamp, f'{sources[index]}: table '
-                                                   f'{name!r} row {number}')
+                                        timeStamp, (sources[index], number))
                         uuids.add(uuid)
                         tracks += 1
                         pending += 1
