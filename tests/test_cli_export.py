@@ -173,3 +173,26 @@ def test_query_json_lists_every_track(db, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [(r['taskId'], r['userName'], r['data']) for r in rows] == \
         [(t, u, d) for t, u, d in AWKWARD]
+
+
+def test_long_streams_read_every_track_once_in_order(tmp_path, capsysbinary):
+    # More tracks than the streams read between two emptyings of the
+    # object cache, through an index (--task) and through the track tree.
+    path = str(tmp_path / 'many.fs')
+
+    def fill(storage):
+        for n in range(3500):
+            storage.saveUserTrack('odd' if n % 2 else 'even', 0, 'u',
+                                  {'n': n})
+
+    with Session(path) as s:
+        s.run(fill)
+    rows = [json.loads(line) for line in
+            export(capsysbinary, '--db', path, '--task', 'odd').splitlines()]
+    assert [r['data']['n'] for r in rows] == list(range(1, 3500, 2))
+    rows = [json.loads(line) for line in
+            export(capsysbinary, '--db', path).splitlines()]
+    assert [r['data']['n'] for r in rows] == list(range(3500))
+    assert main(['query', '--db', path, '--json', '--task', 'even']) == 0
+    rows = json.loads(capsysbinary.readouterr().out)
+    assert [r['data']['n'] for r in rows] == list(range(0, 3500, 2))
