@@ -336,3 +336,11 @@ def test_progress_is_called_with_rows_done_of_all(old, tmp_path):
                                   progress=lambda d, t: seen.append((d, t)))
     assert seen[0] == (0, 9) and seen[-1] == (9, 9)
     assert result['tracks'] == 9
+
+
+def test_a_target_folder_that_cannot_be_made(old, tmp_path, capsys):
+    (tmp_path / 'file.txt').write_text('x')
+    before = sorted(os.listdir(tmp_path))
+    assertRefused(['import-anonymoususage', str(old), '--into',
+                   str(tmp_path / 'file.txt' / 'sub' / 'x.fs')], capsys,
+                  'a file is in the way', tmp_path, before)
