@@ -14,7 +14,9 @@ carry over. A file that is not such a database gets one clear error
 import datetime
 import os
 import pathlib
+import signal
 import sqlite3
+import threading
 
 import transaction
 
@@ -282,6 +284,22 @@ def _recordUploaded(storage, runId, tables, watermark):
                            timeStamp)
 
 
+def _commit(tm):
+    """Commit with Ctrl-C held back until the commit is whole: SIGINT
+    inside FileStorage's commit makes it close the storage and log a
+    traceback. The interrupt comes as soon as the commit is done, and
+    the import then removes its file as for any other interrupt."""
+    if not hasattr(signal, 'pthread_sigmask') or \
+            threading.current_thread() is not threading.main_thread():
+        tm.commit()     # no signal masks here, or no Ctrl-C to hold
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        tm.commit()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _save(storage, name, runId, uuid, data, timeStamp, row):
     """Save one row; a value the storage refuses names the row (row:
     (source path, row number))."""
@@ -362,7 +380,7 @@ def importAnonymousUsage(path, into=None, progress=None):
                         tracks += 1
                         pending += 1
                         if pending >= COMMIT_EVERY:
-                            tm.commit()
+                            _commit(tm)
                             pending = 0
                         if progress is not None and not tracks % 1000:
                             progress(tracks, total)
@@ -370,7 +388,7 @@ def importAnonymousUsage(path, into=None, progress=None):
                             watermark = int(trackId)
             _recordUploaded(storage, runId, tables, watermark)
             storage.stopRun(None, runId)
-            tm.commit()
+            _commit(tm)
         finally:
             tm.abort()
             conn.close()
