@@ -3,6 +3,7 @@ URIs, a real ZEO server, the missing extra, getStorage, retry, pack.
 """
 
 import os
+import socket
 import sys
 
 import pytest
@@ -95,12 +96,96 @@ def test_directory_and_non_database_files_are_errors(tmp_path):
         openDB(str(tmp_path))
     junk = tmp_path / 'junk.fs'
     junk.write_text('not a database')
-    with pytest.raises(DatabaseError, match='cannot open as a FileStorage'):
+    with pytest.raises(DatabaseError, match='not a FileStorage file'):
         openDB(str(junk))
     assert junk.read_text() == 'not a database'
+    assert files(tmp_path) == ['junk.fs']
+
+
+# Opening for writing must not create, grow or litter anything on an error.
+
+@pytest.mark.parametrize('uri', [False, True])
+@pytest.mark.parametrize('content,kw,message', [
+    (b'', {'create': False}, 'an empty file, not a database'),
+    (b'', {'read_only': True}, 'an empty file, not a database'),
+    (b'notes\n', {}, "not a FileStorage file .*b'note'"),
+    (b'notes\n', {'create': False}, 'not a FileStorage file'),
+    (b'notes\n', {'read_only': True}, 'not a FileStorage file'),
+])
+def test_refused_files_are_left_as_they_were(tmp_path, content, kw, message,
+                                             uri):
+    path = tmp_path / 'x.fs'
+    path.write_bytes(content)
+    spec = f'file://{path}' if uri else str(path)
+    with pytest.raises(DatabaseError, match=message):
+        openDB(spec, **kw)
+    assert path.read_bytes() == content
+    assert files(tmp_path) == ['x.fs']
+
+
+def test_an_empty_file_becomes_a_new_database_when_creating(tmp_path):
+    path = tmp_path / 'new.fs'
+    path.write_bytes(b'')
+    db = openDB(str(path))
+    try:
+        assert saveOne(db) == '0000001'
+    finally:
+        db.close()
+
+
+def test_file_uri_without_a_path_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for uri in ('file://', 'file://?read_only=1'):
+        with pytest.raises(DatabaseError, match='names no file; use file:///'):
+            openDB(uri)
+    assert files(tmp_path) == []
+
+
+def test_a_folder_that_cannot_be_made_is_a_database_error(tmp_path):
+    (tmp_path / 'file.txt').write_text('x')
+    for spec in (str(tmp_path / 'file.txt' / 'x.fs'),
+                 f'file://{tmp_path}/file.txt/sub/x.fs'):
+        with pytest.raises(DatabaseError,
+                           match='cannot make its folder .*file is in the '
+                                 'way'):
+            openDB(spec)
+    if os.geteuid() == 0:
+        # root writes anywhere the permission bits forbid; sysfs refuses
+        # even root a new folder.
+        spec = '/sys/cybertools-tracking-test/sub/x.fs'
+    else:
+        readOnly = tmp_path / 'rodir'
+        readOnly.mkdir()
+        readOnly.chmod(0o555)
+        spec = str(readOnly / 'sub' / 'x.fs')
+    with pytest.raises(DatabaseError, match='cannot make its folder'):
+        openDB(spec)
+    assert files(tmp_path) == ['file.txt'] + (
+        [] if os.geteuid() == 0 else ['rodir'])
 
 
 # memory:// and zodburi URIs
+
+def test_a_refused_zeo_connection_is_said_at_once():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]       # free, and nobody listens there
+    with pytest.raises(DatabaseError,
+                       match=f'no ZEO server at 127.0.0.1:{port} '
+                             f'\\(Connection refused\\)'):
+        openDB(f'zeo://127.0.0.1:{port}')
+
+
+def test_a_silent_zeo_port_times_out_with_a_clear_message():
+    # Something listens but never speaks ZEO.
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(5)
+        port = listener.getsockname()[1]
+        with pytest.raises(DatabaseError,
+                           match='did not answer within 1 seconds.*'
+                                 'wait_timeout=N'):
+            openDB(f'zeo://127.0.0.1:{port}?wait_timeout=1')
 
 def test_memory_uri(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

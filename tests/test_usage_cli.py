@@ -1,5 +1,6 @@
 """cybertools-tracking usage --db FILE [--csv] [--uuid U]."""
 
+import json
 import sqlite3
 
 import pytest
@@ -49,6 +50,26 @@ session,Timer,90.125,1,time in app
 signup,Sequence,1,1,
 theme,State,dark,1,colour theme
 '''
+
+
+def test_json_for_scripts(db, capsys):
+    assert main(['usage', '--db', db, '--json', '--uuid', 'alice']) == 0
+    summary = json.loads(capsys.readouterr().out)
+    byName = {s['name']: s for s in summary}
+    assert sorted(byName) == ['clicks', 'session', 'signup', 'theme']
+    assert byName['clicks']['value'] == 3 and byName['clicks']['rows'] == 1
+    assert byName['session']['value'] == 90.125
+    assert byName['theme']['value'] == 'dark'
+    assert byName['signup']['checkpoints'] == ['form', 'mail', 'done']
+    assert byName['clicks']['description'] == 'buttons clicked'
+
+
+def test_json_shows_a_state_never_set_as_null(tmp_path, capsys):
+    path = str(tmp_path / 'u.fs')
+    with AnonymousUsageTracker('u', path) as t:
+        t.track_state('theme', NO_STATE)
+    assert main(['usage', '--db', path, '--json']) == 0
+    assert json.loads(capsys.readouterr().out)[0]['value'] is None
 
 
 def test_empty_database(tmp_path, capsys):

@@ -3,6 +3,7 @@ NAME.part.db) with import-anonymoususage and importAnonymousUsage."""
 
 import datetime
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -211,6 +212,16 @@ def assertRefused(args, capsys, message, tmp_path, before):
     (lambda p: makeDatabase(p, [('n', 'Statistic', '')], {
         'n': ('Statistic', [(None, 1, text(when(1)))])}),
      'UUID is empty'),
+    (lambda p: makeDatabase(p, [('n', 'Statistic', '')], {
+        'n': ('Statistic', [('u', 1, text(when(1))),
+                            ('u', 2, '01/01/0001 00:00:00')])}),
+     "table 'n' row 2: Time '01/01/0001 00:00:00' cannot be a time stamp"),
+    (lambda p: makeDatabase(p, [('__registry__', 'Statistic', '')], {}),
+     "names a table '__registry__', a name reserved for the registry"),
+    (lambda p: makeDatabase(p, [('__upload__', 'State', '')], {}),
+     "names a table '__upload__', a name reserved for the batch"),
+    (lambda p: makeDatabase(p, [('__submissions__', 'State', '')], {}),
+     'gives __submissions__ the type'),
 ])
 def test_bad_files(tmp_path, capsys, build, message):
     bad = tmp_path / 'bad.db'
@@ -265,3 +276,71 @@ def test_command_exit_status(tmp_path):
     assert result.stderr.count('\n') == 1
     assert 'not an SQLite database' in result.stderr
     assert not (tmp_path / 'bad.fs').exists()
+
+
+def test_existing_target_named_by_a_file_uri(old, tmp_path, capsys):
+    taken = tmp_path / 'taken.fs'
+    assert main(['import-anonymoususage', str(old), '--into',
+                 str(taken)]) == 0
+    capsys.readouterr()
+    data = taken.read_bytes()
+    before = sorted(os.listdir(tmp_path))
+    assertRefused(['import-anonymoususage', str(old), '--into',
+                   f'file://{taken}'], capsys, 'already exists', tmp_path,
+                  before)
+    assert taken.read_bytes() == data
+
+
+def test_into_a_file_uri(old, tmp_path, capsys):
+    into = tmp_path / 'sub' / 'new.fs'
+    assert main(['import-anonymoususage', str(old), '--into',
+                 f'file://{into}']) == 0
+    capsys.readouterr()
+    assert main(['usage', '--db', str(into), '--csv']) == 0
+    assert 'Unit System,State,US Standard,2' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize('into', ['memory://', 'zeo://127.0.0.1:1',
+                                  'file://'])
+def test_targets_that_are_not_a_new_file_are_refused(old, tmp_path, capsys,
+                                                      into, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    assertRefused(['import-anonymoususage', str(old), '--into', into],
+                  capsys, 'the import writes a new FileStorage file',
+                  tmp_path, before)
+
+
+def test_an_interrupted_import_removes_only_what_it_made(old, tmp_path):
+    into = tmp_path / 'new.fs'
+    (tmp_path / 'new.fs.old').write_bytes(b'an older pack')
+
+    def interrupt(done, total):
+        if done:
+            # A real SIGINT, as Ctrl-C sends, once rows are written.
+            os.kill(os.getpid(), signal.SIGINT)
+
+    rows = [(UUID, n, text(when(1))) for n in range(1, 2500)]
+    big = tmp_path / 'big.db'
+    makeDatabase(big, [('n', 'Statistic', '')], {'n': ('Statistic', rows)})
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        importAnonymousUsage(big, into, progress=interrupt)
+    assert sorted(os.listdir(tmp_path)) == before
+    assert (tmp_path / 'new.fs.old').read_bytes() == b'an older pack'
+
+
+def test_progress_is_called_with_rows_done_of_all(old, tmp_path):
+    seen = []
+    result = importAnonymousUsage(old, tmp_path / 'new.fs',
+                                  progress=lambda d, t: seen.append((d, t)))
+    assert seen[0] == (0, 9) and seen[-1] == (9, 9)
+    assert result['tracks'] == 9
+
+
+def test_a_target_folder_that_cannot_be_made(old, tmp_path, capsys):
+    (tmp_path / 'file.txt').write_text('x')
+    before = sorted(os.listdir(tmp_path))
+    assertRefused(['import-anonymoususage', str(old), '--into',
+                   str(tmp_path / 'file.txt' / 'sub' / 'x.fs')], capsys,
+                  'a file is in the way', tmp_path, before)

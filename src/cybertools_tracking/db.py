@@ -7,12 +7,15 @@ TrackingStorage under a root key. Units of work retry on ConflictError.
 """
 
 import os
+import socket
 import time
+import urllib.parse
 
 import transaction
 import ZODB
 import ZODB.FileStorage
 import zc.lockfile
+from ZODB.FileStorage.FileStorage import packed_version as FILESTORAGE_MAGIC
 from ZODB.POSException import ConflictError
 
 from cybertools_tracking.btree import TrackingStorage
@@ -33,6 +36,21 @@ class DatabaseError(Exception):
 
 def isURI(spec):
     return isinstance(spec, str) and '://' in spec
+
+
+def fileStoragePath(spec):
+    """The file a FileStorage spec names: spec itself for a path, the
+    path of a ``file://`` URI (None when it names none); None for any
+    other URI (memory://, zeo://...)."""
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
+    if not isURI(spec):
+        return spec
+    if not spec.startswith('file://'):
+        return None
+    # Parsed as zodburi does (no urlsplit: Windows paths).
+    path = spec.split('file://', 1)[1].split('?', 1)[0]
+    return os.path.normpath(path) if path else None
 
 
 def openDB(spec, read_only=False, create=True, **dbOptions):
@@ -60,14 +78,8 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     if isURI(spec):
         return _openURI(spec, read_only, create, dbOptions)
     path = os.path.abspath(spec)
-    if os.path.isdir(path):
-        example = os.path.join(spec, 'tracking.fs')
-        raise DatabaseError(f'{spec}: is a directory; give the path of a '
-                            f'FileStorage file, e.g. {example}')
-    if not os.path.exists(path):
-        if read_only or not create:
-            raise DatabaseError(f'{spec}: no such database file')
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+    _checkFile(spec, path, read_only, create)
+    made = _sideFiles(path)
     try:
         storage = ZODB.FileStorage.FileStorage(path, read_only=read_only)
     except zc.lockfile.LockError:
@@ -75,9 +87,79 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
             f'{spec}: in use by another process (locked); open it read-only, '
             f'stop that process, or serve the file with ZEO') from None
     except Exception as exc:
+        _removeNew(path, made)
         raise DatabaseError(f'{spec}: cannot open as a FileStorage '
                             f'({type(exc).__name__}: {exc})') from exc
-    return _openDB(spec, storage, dbOptions)
+    try:
+        return _openDB(spec, storage, dbOptions)
+    except DatabaseError:
+        _removeNew(path, made)
+        raise
+
+
+# Files FileStorage makes beside the database file when it opens or
+# commits (the lock, the commit buffer, the saved index).
+SIDE_SUFFIXES = ('', '.lock', '.tmp', '.index')
+
+
+def _checkFile(spec, path, read_only, create):
+    """Refuse, before anything is opened for writing, what FileStorage
+    would change or litter: a directory, a missing or empty file unless
+    creating, a file that is not a FileStorage. Make a new file's
+    folder."""
+    if os.path.isdir(path):
+        example = os.path.join(spec, 'tracking.fs')
+        raise DatabaseError(f'{spec}: is a directory; give the path of a '
+                            f'FileStorage file, e.g. {example}')
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(len(FILESTORAGE_MAGIC))
+    except (FileNotFoundError, NotADirectoryError):
+        head = None     # a file in the way of the folder: said below
+    except OSError as exc:
+        raise DatabaseError(f'{spec}: cannot read it ({_reason(exc)})') \
+            from None
+    if head:
+        if head != FILESTORAGE_MAGIC:
+            raise DatabaseError(
+                f'{spec}: not a FileStorage file (it starts with '
+                f'{head!r}, a FileStorage with {FILESTORAGE_MAGIC!r}); '
+                f'give a database file or a new path')
+        return
+    if read_only or not create:
+        raise DatabaseError(f'{spec}: no such database file' if head is None
+                            else f'{spec}: an empty file, not a database')
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise DatabaseError(f'{spec}: cannot make its folder {folder}: a '
+                            f'file is in the way') from None
+    except (OSError, ValueError) as exc:
+        raise DatabaseError(f'{spec}: cannot make its folder {folder} '
+                            f'({_reason(exc)})') from None
+
+
+def _reason(exc):
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror + (f': {exc.filename}' if exc.filename else '')
+    return f'{type(exc).__name__}: {exc}'
+
+
+def _sideFiles(path):
+    """Which of the database file and its side files exist now."""
+    return {suffix: os.path.exists(path + suffix)
+            for suffix in SIDE_SUFFIXES}
+
+
+def _removeNew(path, before):
+    """Remove the side files a failed open made (never older ones)."""
+    for suffix, existed in before.items():
+        if not existed:
+            try:
+                os.remove(path + suffix)
+            except OSError:
+                pass
 
 
 def _openDB(spec, storage, dbOptions):
@@ -110,27 +192,96 @@ def _openURI(uri, read_only, create, dbOptions):
                             f'another zodburi scheme') from None
     except Exception as exc:
         raise DatabaseError(f'{uri}: bad URI ({exc})') from exc
+    path = made = None
     if scheme == 'file':
-        _prepareFile(uri, read_only, create)
+        path = _prepareFile(uri, read_only, create)
+        made = _sideFiles(path)
+    elif scheme == 'zeo':
+        factory = _zeoFactory(uri, resolved, factory)
     try:
         storage = factory()
+    except DatabaseError:
+        raise
     except Exception as exc:
+        if made is not None:
+            _removeNew(path, made)
         raise DatabaseError(f'{uri}: cannot open ({type(exc).__name__}: '
                             f'{exc})') from exc
     options = dict(dbkw)
     options.update(dbOptions)
-    return _openDB(uri, storage, options)
+    try:
+        return _openDB(uri, storage, options)
+    except DatabaseError:
+        if made is not None:
+            _removeNew(path, made)
+        raise
 
 
 def _prepareFile(uri, read_only, create):
-    """Refuse a missing file:// file unless creating; make its folder."""
-    # Parsed as zodburi does (no urlsplit: Windows paths).
-    path = os.path.normpath(uri.split('file://', 1)[1].split('?', 1)[0])
-    if os.path.exists(path):
-        return
-    if read_only or not create:
-        raise DatabaseError(f'{uri}: no such database file ({path})')
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """The path a file:// URI names, checked as a plain path is (and its
+    folder made when creating)."""
+    path = fileStoragePath(uri)
+    if not path:
+        raise DatabaseError(f'{uri}: names no file; use file:///PATH, e.g. '
+                            f'file:///var/lib/tracking.fs')
+    path = os.path.abspath(path)
+    _checkFile(uri, path, read_only, create)
+    return path
+
+
+# How long a ZEO client waits for its server unless the URI says
+# wait_timeout= (ZEO's own default is 30 s, long for a command line).
+ZEO_WAIT_TIMEOUT = 5
+
+
+def _zeoFactory(uri, resolved, factory):
+    """A factory that first tries the server's TCP port, so a refused
+    connection is said at once, and makes the client wait at most
+    ZEO_WAIT_TIMEOUT seconds (or the URI's wait_timeout)."""
+    import zodburi
+    from ZEO.Exceptions import ClientDisconnected
+
+    given = urllib.parse.parse_qs(uri.partition('?')[2]).get('wait_timeout')
+    if given:
+        wait = given[-1]        # zodburi has checked it is a number
+    else:
+        wait = ZEO_WAIT_TIMEOUT
+        resolved += ('&' if '?' in resolved else '?') + \
+            f'wait_timeout={wait}'
+        factory, _ = zodburi.resolve_uri(resolved)
+    address = _zeoAddress(uri)
+
+    def open():
+        if address is not None:
+            try:
+                socket.create_connection(address, timeout=float(wait)).close()
+            except OSError as exc:
+                raise DatabaseError(
+                    f'{uri}: no ZEO server at {address[0]}:{address[1]} '
+                    f'({_reason(exc)}); start it (runzeo) or fix the '
+                    f'address') from None
+        try:
+            return factory()
+        except ClientDisconnected as exc:
+            raise DatabaseError(
+                f'{uri}: the ZEO server did not answer within '
+                f'{wait} seconds ({exc}); is it a ZEO server? '
+                f'add ?wait_timeout=N to wait longer') from None
+    return open
+
+
+def _zeoAddress(uri):
+    """(host, port) of a zeo://host:port URI; None for a unix socket."""
+    netloc = uri.split('://', 1)[1].split('?', 1)[0].split('/', 1)[0]
+    if not netloc:
+        return None
+    host, _, port = netloc.rpartition(':')
+    if not host:
+        return netloc, 9991     # zodburi's default port
+    try:
+        return host.strip('[]'), int(port)
+    except ValueError:
+        return None
 
 
 def getStorage(conn, key=DEFAULT_KEY, trackFactory=None, create=True):

@@ -3,8 +3,10 @@
 import contextlib
 import json
 import os
+import sys
 
-from cybertools_tracking.db import DEFAULT_KEY, DatabaseError, Session, isURI
+from cybertools_tracking.db import (
+    DEFAULT_KEY, DatabaseError, Session, fileStoragePath, isURI)
 
 
 class CommandError(Exception):
@@ -35,9 +37,11 @@ def openSession(args, write=False, create=None):
     spec = args.db
     if not isURI(spec) and not create and not os.path.exists(spec):
         raise CommandError(f'{spec}: no such database file')
+    # A file, named by a path or a file:// URI, is read read-only: nothing
+    # is written beside it, and it reads while a tracker holds it.
     try:
         session = Session(spec, key=args.key, create=create,
-                          read_only=not write and not isURI(spec))
+                          read_only=not write and bool(fileStoragePath(spec)))
     except DatabaseError as exc:
         raise CommandError(str(exc)) from None
     except KeyError:
@@ -50,9 +54,12 @@ def openSession(args, write=False, create=None):
 
 
 def printTable(rows, headers, out=None):
-    """Print rows (sequences of values) under headers, columns aligned."""
-    cells = [[str(h) for h in headers]] + [[_cell(v) for v in row]
-                                           for row in rows]
+    """Print rows (sequences of values) under headers, columns aligned.
+    Text the output's encoding cannot show is escaped (\\xe9) before
+    the columns are measured."""
+    encoding = getattr(out or sys.stdout, 'encoding', None) or 'utf-8'
+    cells = [[_shown(str(h), encoding) for h in headers]] + [
+        [_shown(_cell(v), encoding) for v in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = ['  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
              for row in cells]
@@ -62,6 +69,48 @@ def printTable(rows, headers, out=None):
 
 def printJSON(value, out=None):
     print(json.dumps(value, indent=2, sort_keys=True, default=str), file=out)
+
+
+def printJSONStream(values, out=None):
+    """Print the values as one JSON list, as printJSON(list(values))
+    would, one value at a time: the list is never held in memory."""
+    out = sys.stdout if out is None else out
+    first = True
+    for value in values:
+        # Indented one level deeper, as inside the list (JSON text has
+        # no blank lines, its strings no raw line breaks).
+        text = json.dumps(value, indent=2, sort_keys=True, default=str)
+        out.write(('[\n  ' if first else ',\n  ') +
+                  text.replace('\n', '\n  '))
+        first = False
+    out.write('[]\n' if first else '\n]\n')
+
+
+# Tracks read between two emptyings of the object cache while streaming.
+SHED_EVERY = 1000
+
+
+def iterTracks(session, tracks):
+    """Yield the tracks, emptying the session connection's object cache
+    every SHED_EVERY tracks: ZODB shrinks a cache only when asked (or
+    between transactions), so a long read would otherwise keep every
+    track it loaded, and a stream reads each track once. What the
+    iteration still needs (the tree nodes it is in) loads again."""
+    minimize = session.conn.cacheMinimize
+    for count, track in enumerate(tracks, 1):
+        yield track
+        if not count % SHED_EVERY:
+            minimize()
+
+
+def _shown(text, encoding):
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, 'backslashreplace').decode(encoding)
+    except LookupError:
+        pass
+    return text
 
 
 def _cell(value):

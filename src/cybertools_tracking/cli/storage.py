@@ -13,7 +13,8 @@ from ZODB.POSException import POSError
 
 from cybertools_tracking.check import capturedLoadErrors, describe
 from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession, printJSON, printTable)
+    CommandError, addDbArgument, iterTracks, openSession, printJSON,
+    printJSONStream, printTable)
 from cybertools_tracking.generations import SchemaError
 from cybertools_tracking.timestamps import (
     getTimeStamp, parseTime, timeStamp2ISO8601, timeStamp2Text)
@@ -61,6 +62,17 @@ def register(subparsers):
                     'track-number order. A criterion given several times '
                     'matches any of its values; a value ending in * '
                     'matches that prefix.')
+    addQueryArguments(parser)
+    addDbArgument(parser, DEFAULT_DB)
+    parser.add_argument('--json', action='store_true',
+                        help='print JSON for scripts instead of a table '
+                             '(streamed: any number of tracks; export '
+                             'writes JSON lines or CSV for other tools)')
+    parser.set_defaults(handler=query)
+
+
+def addQueryArguments(parser):
+    """The criteria query and export share."""
     parser.add_argument('--task', action='append', metavar='T',
                         help='task id (or prefix*)')
     parser.add_argument('--user', action='append', metavar='U',
@@ -77,9 +89,6 @@ def register(subparsers):
                         help=f'at most N tracks (0 to {MAX_COUNT})')
     parser.add_argument('--reverse', action='store_true',
                         help='newest (highest track number) first')
-    addDbArgument(parser, DEFAULT_DB)
-    _addJSON(parser)
-    parser.set_defaults(handler=query)
 
 
 def _addJSON(parser):
@@ -196,7 +205,9 @@ def runs(args):
     return 0
 
 
-def query(args):
+def queryCriteria(args):
+    """The keyword arguments for storage.query() the query options give
+    (limit and reverse too); a bad value is a CommandError."""
     criteria = {}
     for name, values in (('taskId', args.task), ('userName', args.user),
                          ('runId', args.run)):
@@ -215,16 +226,24 @@ def query(args):
             checkCount(args.limit, '--limit', allowNone=False)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    criteria.update(limit=args.limit, reverse=args.reverse)
+    return criteria
+
+
+def query(args):
+    criteria = queryCriteria(args)
     with openStorage(args) as (session, storage):
         try:
-            result = storage.query(limit=args.limit, reverse=args.reverse,
-                                   **criteria)
+            result = storage.query(**criteria)
+            if args.json:
+                # Streamed, so any number of tracks fits in memory.
+                printJSONStream(trackDict(track)
+                                for track in iterTracks(session, result))
+                return 0
             rows = [trackDict(track) for track in result]
         except (TypeError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-    if args.json:
-        printJSON(rows)
-    elif not rows:
+    if not rows:
         print('no tracks match')
     else:
         printTracks(rows)

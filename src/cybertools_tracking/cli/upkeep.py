@@ -15,6 +15,7 @@ from cybertools_tracking import generations
 from cybertools_tracking.check import (
     Unreadable, capturedLoadErrors, capturedLogRecords)
 from cybertools_tracking.cli.common import CommandError, addDbArgument
+from cybertools_tracking.cli.progress import Progress, runWatched
 from cybertools_tracking.cli.storage import openStorage
 from cybertools_tracking.db import isURI
 from cybertools_tracking.db import pack as packDB
@@ -70,7 +71,8 @@ def check(args):
     # repairing needs the file to itself. Neither creates anything.
     with openStorage(args, write=args.repair, create=False) as (session,
                                                                 storage):
-        problems = storage.check()
+        with Progress('checking', 'tracks') as progress:
+            problems = storage.check(progress=progress)
         for problem in problems:
             print(problem)
         if any(isinstance(problem, Unreadable) for problem in problems):
@@ -107,13 +109,16 @@ def _generation(args, session, storage):
 
 def _repair(args, session, storage, problems):
     try:
-        session.run(lambda storage: storage.reindexTracks())
+        with Progress('reindexing', 'tracks') as progress:
+            session.run(lambda storage: storage.reindexTracks(
+                progress=progress))
     except ValueError as exc:
         # session.run aborted the transaction: nothing was changed.
         print(f'{args.db}: cannot repair, nothing was changed: {exc}',
               file=sys.stderr)
         return 1
-    left = storage.check()
+    with Progress('checking again', 'tracks') as progress:
+        left = storage.check(progress=progress)
     if left:
         for problem in left:
             print(f'after repair: {problem}')
@@ -132,9 +137,16 @@ def pack(args):
     # What the key holds is checked before the file is touched.
     with openStorage(args, write=True, create=False) as (session, storage):
         try:
-            with capturedLoadErrors(), capturedLogRecords('ZODB.DB',
-                                                          'packing'):
-                packDB(session.db, days)
+            with capturedLoadErrors(), capturedLogRecords(
+                    'ZODB.DB', 'packing'), \
+                    Progress('packing', 'bytes') as progress:
+                # FileStorage writes what it keeps into PATH.pack: its
+                # size, of at most the whole file, is how far it got. A
+                # server packs out of sight.
+                progress.enabled = progress.enabled and path is not None
+                runWatched(lambda: packDB(session.db, days),
+                           lambda: _size(f'{path}.pack') or 0, before,
+                           progress)
         except Exception as exc:
             raise CommandError(f'cannot pack ({type(exc).__name__}: '
                                f'{exc})') from None

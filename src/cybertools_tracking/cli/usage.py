@@ -11,7 +11,8 @@ import os
 import sys
 
 from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession, printTable)
+    CommandError, addDbArgument, openSession, printJSON, printTable)
+from cybertools_tracking.cli.progress import Progress
 
 CSV_HEADERS = ('Name', 'Type', 'Value', 'Rows', 'Description')
 
@@ -25,8 +26,14 @@ def register(subparsers):
                     'of them; --uuid shows one user\'s.')
     addDbArgument(parser)
     parser.add_argument('--uuid', help="only this user's values and rows")
-    parser.add_argument('--csv', action='store_true',
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument('--csv', action='store_true',
                         help='print CSV instead of a table')
+    output.add_argument('--json', action='store_true',
+                        help='print JSON for scripts: a list of {name, '
+                             'type, value, count, rows, average, '
+                             'description, checkpoints}, values as the '
+                             'tracker holds them')
     parser.set_defaults(handler=showUsage)
 
     parser = subparsers.add_parser(
@@ -41,13 +48,13 @@ def register(subparsers):
     parser.add_argument('old', metavar='OLD.db',
                         help='the AnonymousUsage database file')
     parser.add_argument('--into', metavar='PATH',
-                        help='the new FileStorage (default: OLD.fs); must '
-                             'not exist yet')
+                        help='the new FileStorage, a path or a file:// URI '
+                             '(default: OLD.fs); must not exist yet')
     parser.set_defaults(handler=importOld)
 
 
 def showUsage(args):
-    from cybertools_tracking.usage import registry, reports
+    from cybertools_tracking.usage import NO_STATE, registry, reports
     from cybertools_tracking.usage.tracker import isSQLite
 
     if isSQLite(args.db):
@@ -59,6 +66,11 @@ def showUsage(args):
         storage = session.storage
         summary = reports.summarize(storage, registry.read(storage),
                                     uuid=args.uuid)
+    if args.json:
+        # A state never set is null: JSON has no "No State" of its own.
+        printJSON([dict(s, value=None if s['value'] is NO_STATE
+                        else s['value']) for s in summary])
+        return 0
     rows = [(s['name'], s['type'], reports.valueText(s['value']), s['rows'],
              s['description']) for s in summary]
     if not args.csv:
@@ -91,7 +103,8 @@ def importOld(args):
     from cybertools_tracking.usage.importer import importAnonymousUsage
 
     try:
-        result = importAnonymousUsage(args.old, args.into)
+        with Progress('importing', 'rows') as progress:
+            result = importAnonymousUsage(args.old, args.into, progress)
     except (AnonymousUsageError, DatabaseError) as exc:
         raise CommandError(str(exc)) from None
     users = ', '.join(result['uuids']) or 'none'

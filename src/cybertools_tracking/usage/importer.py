@@ -14,11 +14,13 @@ carry over. A file that is not such a database gets one clear error
 import datetime
 import os
 import pathlib
+import signal
 import sqlite3
+import threading
 
 import transaction
 
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import fileStoragePath, getStorage, openDB
 from cybertools_tracking.usage import registry
 from cybertools_tracking.usage.exceptions import (
     AnonymousUsageError, ImportFormatError)
@@ -119,6 +121,7 @@ def _readTableInfo(sources):
                 raise ImportFormatError(
                     f'{source.path}: {TABLEINFO} names a table {name!r}; '
                     f'table names must be text')
+            _checkName(source.path, name, type)
             if type not in registry.TYPES:
                 raise ImportFormatError(
                     f'{source.path}: table {name!r} has type {type!r}; '
@@ -129,6 +132,22 @@ def _readTableInfo(sources):
             f'{sources[0].path}: no {TABLEINFO} table, so not an '
             f'AnonymousUsage database')
     return info
+
+
+def _checkName(path, name, type):
+    """Refuse a table named for what the machinery keeps (the registry,
+    the upload state): importing it would corrupt them. The original's
+    own count of uploads, __submissions__, comes along as a Statistic."""
+    if name == SUBMISSIONS:
+        if type != 'Statistic':
+            raise ImportFormatError(
+                f'{path}: {TABLEINFO} gives {SUBMISSIONS} the type '
+                f'{type!r}; the original keeps its uploads as a Statistic')
+    elif name in registry.RESERVED:
+        raise ImportFormatError(
+            f'{path}: {TABLEINFO} names a table {name!r}, a name reserved '
+            f'for {registry.RESERVED[name]}; not an AnonymousUsage '
+            f'database this importer can convert')
 
 
 def _count(value, type, where):
@@ -153,7 +172,14 @@ def _timeStamp(text, where):
         raise ImportFormatError(
             f'{where}: Time {text!r} is not day/month/year '
             f'hour:minute:second ({TIME_FMT})') from None
-    return int(moment.timestamp())
+    try:
+        # Local time, as the original wrote it; the platform's clock
+        # cannot place every year (01/01/0001 is before its range).
+        return int(moment.timestamp())
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ImportFormatError(
+            f'{where}: Time {text!r} cannot be a time stamp here ({exc}); '
+            f'times from 1970 to 9999 import everywhere') from None
 
 
 def _readRows(source, name, type):
@@ -209,12 +235,24 @@ def readAnonymousUsage(path):
     return paths, tables
 
 
-def _removeFileStorage(path):
-    for suffix in ('', '.index', '.lock', '.tmp', '.old'):
-        try:
-            os.remove(path + suffix)
-        except FileNotFoundError:
-            pass
+# The database file and the files FileStorage makes beside it.
+FILESTORAGE_SUFFIXES = ('', '.index', '.lock', '.tmp', '.old', '.pack')
+
+
+def _existing(path):
+    return {suffix for suffix in FILESTORAGE_SUFFIXES
+            if os.path.exists(path + suffix)}
+
+
+def _removeFileStorage(path, keep):
+    """Remove what the import made: the files beside path whose suffix
+    is not in keep (those were there before it started)."""
+    for suffix in FILESTORAGE_SUFFIXES:
+        if suffix not in keep:
+            try:
+                os.remove(path + suffix)
+            except FileNotFoundError:
+                pass
 
 
 def _uploaded(tables):
@@ -246,7 +284,47 @@ def _recordUploaded(storage, runId, tables, watermark):
                            timeStamp)
 
 
-def importAnonymousUsage(path, into=None):
+def _commit(tm):
+    """Commit with Ctrl-C held back until the commit is whole: SIGINT
+    inside FileStorage's commit makes it close the storage and log a
+    traceback. The interrupt comes as soon as the commit is done, and
+    the import then removes its file as for any other interrupt."""
+    if not hasattr(signal, 'pthread_sigmask') or \
+            threading.current_thread() is not threading.main_thread():
+        tm.commit()     # no signal masks here, or no Ctrl-C to hold
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        tm.commit()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _save(storage, name, runId, uuid, data, timeStamp, row):
+    """Save one row; a value the storage refuses names the row (row:
+    (source path, row number))."""
+    try:
+        return storage.saveUserTrack(name, runId, uuid, data,
+                                     timeStamp=timeStamp)
+    except (TypeError, ValueError) as exc:
+        source, number = row
+        raise ImportFormatError(f'{source}: table {name!r} row {number}: '
+                                f'cannot be saved ({exc})') from None
+
+
+def _targetPath(into):
+    """The file into names (a path or a file:// URI); anything else is
+    refused, since the import makes a new FileStorage file."""
+    target = fileStoragePath(into)
+    if not target:
+        raise AnonymousUsageError(
+            f'{into}: the import writes a new FileStorage file; give a path '
+            f'or a file:///PATH URI (not memory://, which keeps nothing, '
+            f'nor a server, which may hold data already)')
+    return target
+
+
+def importAnonymousUsage(path, into=None, progress=None):
     """Convert the AnonymousUsage database at path (and NAME.part.db
     beside it) into a new FileStorage at into (NAME.fs by default).
 
@@ -255,17 +333,27 @@ def importAnonymousUsage(path, into=None):
     uploaded (see ``_recordUploaded``), so an uploader sends only the
     part file's rows and what comes after.
 
+    into: a path or a ``file://`` URI. progress: called as
+    ``progress(done, total)`` with the rows written so far and in all.
+
     Returns a dict: into, sources (the files read), trackables, tracks,
-    uuids. ImportFormatError for a file that is not such a database,
-    AnonymousUsageError when into exists; in both cases nothing is
-    written.
+    uuids. ImportFormatError for a file that is not such a database (or
+    a row that cannot be saved), AnonymousUsageError when into exists or
+    is not a file; in these cases nothing is written. When the import
+    fails or is interrupted, it removes what it made and nothing else.
     """
     path = os.fspath(path)
     into = os.fspath(into) if into is not None else defaultTarget(path)
-    if os.path.exists(into):
+    target = _targetPath(into)
+    if os.path.exists(target):
         raise AnonymousUsageError(
             f'{into}: already exists; import into a new file (--into)')
     sources, tables = readAnonymousUsage(path)
+    total = sum(len(rows) for _, _, rowsBySource in tables.values()
+                for rows in rowsBySource)
+    keep = _existing(target)
+    if progress is not None:
+        progress(0, total)
     db = openDB(into)
     uuids = set()
     tracks = 0
@@ -284,27 +372,32 @@ def importAnonymousUsage(path, into=None):
             watermark = 0
             for index in range(len(sources)):
                 for name, (_, _, rowsBySource) in tables.items():
-                    for uuid, data, timeStamp in rowsBySource[index]:
-                        trackId = storage.saveUserTrack(
-                            name, runId, uuid, data, timeStamp=timeStamp)
+                    for number, (uuid, data, timeStamp) in enumerate(
+                            rowsBySource[index], 1):
+                        trackId = _save(storage, name, runId, uuid, data,
+                                        timeStamp, (sources[index], number))
                         uuids.add(uuid)
                         tracks += 1
                         pending += 1
                         if pending >= COMMIT_EVERY:
-                            tm.commit()
+                            _commit(tm)
                             pending = 0
+                        if progress is not None and not tracks % 1000:
+                            progress(tracks, total)
                         if index == 0:
                             watermark = int(trackId)
             _recordUploaded(storage, runId, tables, watermark)
             storage.stopRun(None, runId)
-            tm.commit()
+            _commit(tm)
         finally:
             tm.abort()
             conn.close()
     except BaseException:
         db.close()
-        _removeFileStorage(into)
+        _removeFileStorage(target, keep)
         raise
     db.close()
+    if progress is not None:
+        progress(tracks, total)
     return {'into': into, 'sources': sources, 'trackables': len(tables),
             'tracks': tracks, 'uuids': sorted(uuids)}
