@@ -44,8 +44,8 @@ class Db:
 
 
 @pytest.fixture
-def db(tmp_path):
-    opened = Db(tmp_path / 'tracking.fs')
+def db(dbspec):
+    opened = Db(dbspec)     # FileStorage, then RelStorage
     yield opened
     opened.close()
 

@@ -20,9 +20,9 @@ TRACKS = 100      # per writer
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(dbspec):
     # Writers, their number reservations and the test's own connection.
-    db = openDB(str(tmp_path / 'tracking.fs'), pool_size=4 * WRITERS)
+    db = openDB(dbspec, pool_size=4 * WRITERS)
     yield db
     db.close()
 
@@ -56,6 +56,7 @@ def saveMany(db, writer, runId, count, retries, saved, errors, barrier):
             saved[writer].append((trackId, i))
         storage.releaseNumbers()
     except Exception as exc:
+        import traceback; traceback.print_exc()
         errors.append(exc)
     finally:
         tm.abort()

@@ -15,6 +15,7 @@ import ZODB.FileStorage
 import zc.lockfile
 from ZODB.POSException import ConflictError
 
+from cybertools_tracking import postgres
 from cybertools_tracking.btree import TrackingStorage
 
 DEFAULT_KEY = 'tracking'
@@ -41,7 +42,9 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     spec: a file path (a FileStorage; missing directories are created
     unless read_only or not create), ``memory://`` (in memory), or another
     URI that zodburi resolves (``zeo://host:port``, ``file:///path``...),
-    which needs the ``zeo`` extra. With create false (or read_only) a
+    which needs the ``zeo`` extra, or ``postgresql://user@host:port/db``
+    (RelStorage; options as query parameters, see the postgres module),
+    which needs the ``relstorage`` extra. With create false (or read_only) a
     missing file, also one named by a ``file://`` URI, is a DatabaseError
     instead of a new file. read_only opens files and ZEO servers read-only.
     dbOptions go to ``ZODB.DB`` (cache_size defaults to
@@ -57,6 +60,8 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
                             f'not {spec!r}')
     if spec in ('memory://', 'memory:'):
         return ZODB.DB(None, **dbOptions)
+    if postgres.isPostgresURI(spec):
+        return _openPostgres(spec, read_only, dbOptions)
     if isURI(spec):
         return _openURI(spec, read_only, create, dbOptions)
     path = os.path.abspath(spec)
@@ -118,6 +123,20 @@ def _openURI(uri, read_only, create, dbOptions):
         raise DatabaseError(f'{uri}: cannot open ({type(exc).__name__}: '
                             f'{exc})') from exc
     options = dict(dbkw)
+    options.update(dbOptions)
+    return _openDB(uri, storage, options)
+
+
+def _openPostgres(uri, read_only, dbOptions):
+    """RelStorage on PostgreSQL (see the postgres module)."""
+    try:
+        storage, options = postgres.openStorage(uri, read_only)
+    except (postgres.URIError, ImportError) as exc:
+        raise DatabaseError(str(exc)) from None
+    except Exception as exc:
+        raise DatabaseError(f'{postgres.withoutPassword(uri)}: cannot open '
+                            f'({type(exc).__name__}: {exc})') from exc
+    options.setdefault('cache_size', DEFAULT_CACHE_SIZE)
     options.update(dbOptions)
     return _openDB(uri, storage, options)
 
