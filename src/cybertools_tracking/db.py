@@ -15,7 +15,7 @@ import ZODB.FileStorage
 import zc.lockfile
 from ZODB.POSException import ConflictError
 
-from cybertools_tracking import postgres
+from cybertools_tracking import postgres, retries
 from cybertools_tracking.btree import TrackingStorage
 
 DEFAULT_KEY = 'tracking'
@@ -177,13 +177,11 @@ def getStorage(conn, key=DEFAULT_KEY, trackFactory=None, create=True):
 
 def retry(tm, work, *args, attempts=DEFAULT_ATTEMPTS, **kw):
     """Run work(*args, **kw) as a unit of work in transaction manager tm
-    and commit it, retrying on ConflictError (and other transient errors)
-    up to attempts times in all; return its result. Any other error
-    aborts the transaction and propagates."""
-    for attempt in tm.attempts(attempts):
-        with attempt:
-            result = work(*args, **kw)
-    return result
+    and commit it, retrying on ConflictError (and other transient errors,
+    RelStorage's lock errors among them) up to attempts times in all,
+    with a growing random pause between tries; return its result. Any
+    other error aborts the transaction and propagates."""
+    return retries.run(tm, work, *args, attempts=attempts, **kw)
 
 
 def pack(db, days=0):

@@ -12,15 +12,9 @@ a unix socket, cannot be named), quotes no values, does not know the
 misspelt parameters on silently.
 """
 
+import importlib
+import sys
 from urllib.parse import parse_qsl, unquote, urlsplit
-
-try:
-    from relstorage.adapters.interfaces import UnableToAcquireCommitLockError
-    from relstorage.adapters.postgresql import PostgreSQLAdapter
-    from relstorage.options import Options
-    from relstorage.storage import RelStorage
-except ImportError:         # the relstorage extra is not installed
-    RelStorage = None
 
 SCHEMES = ('postgresql', 'postgres')
 
@@ -143,15 +137,24 @@ def openStorage(uri, read_only=False):
     saying what to install when RelStorage is not installed; the
     driver's errors when the server cannot be reached."""
     connection, options, dbOptions = parseURI(uri)
-    if RelStorage is None:
-        raise ImportError(f'{withoutPassword(uri)}: PostgreSQL needs RelStorage and '
-                          f'psycopg2; install the relstorage extra: '
-                          f"pip install 'cybertools_tracking[relstorage]'")
+    # Imported here, not at the top: RelStorage takes a quarter second to
+    # import, which every process using a file or ZEO would pay.
+    try:
+        adapters = importlib.import_module('relstorage.adapters.postgresql')
+        relstorage = importlib.import_module('relstorage.storage')
+        relOptions = importlib.import_module('relstorage.options')
+        importlib.import_module('psycopg2')
+    except ImportError as exc:
+        raise ImportError(
+            f'{withoutPassword(uri)}: PostgreSQL needs RelStorage and '
+            f'psycopg2 ({exc}); install the relstorage extra: '
+            f"pip install 'cybertools_tracking[relstorage]'") from None
     if read_only:
         options['read_only'] = True
-    settings = Options(**options)
-    adapter = PostgreSQLAdapter(dsn=makeDSN(connection), options=settings)
-    return RelStorage(adapter, options=settings), dbOptions
+    settings = relOptions.Options(**options)
+    adapter = adapters.PostgreSQLAdapter(dsn=makeDSN(connection),
+                                         options=settings)
+    return relstorage.RelStorage(adapter, options=settings), dbOptions
 
 
 def withoutPassword(uri):
@@ -167,8 +170,9 @@ def transientErrors():
     """The RelStorage exceptions (classes, a tuple) that mean "another
     writer held a lock; try the transaction again" but are not
     TransientErrors, so transaction managers would not retry them: the
-    commit lock timing out while other writers commit. Empty when
-    RelStorage is not installed."""
-    if RelStorage is None:
+    commit lock timing out while other writers commit. Empty while
+    RelStorage is not loaded (then none of its errors can happen)."""
+    interfaces = sys.modules.get('relstorage.adapters.interfaces')
+    if interfaces is None:
         return ()
-    return (UnableToAcquireCommitLockError,)
+    return (interfaces.UnableToAcquireCommitLockError,)
