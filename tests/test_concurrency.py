@@ -1,5 +1,6 @@
 """Many writers on one TrackingStorage in a FileStorage (and RelStorage):
-its own connection and TransactionManager, retrying with attempts().
+threads, each with its own connection and TransactionManager, retrying
+with db.retry.
 
 Conflict retries are counted, not timed: the bar (< 0.25 retries per
 committed track with four writers committing every track) holds because
