@@ -573,7 +573,8 @@ class TrackingStorage(Persistent):
                 return trackAt(num, oids.get(num))
         else:
             fetch = self._tracks.__getitem__
-        return TrackList(fetch, nums, limit, bool(reverse))
+        return TrackList(fetch, nums, limit, bool(reverse), jar=self._p_jar,
+                         oids=oids)
 
     def _select(self, criteria, oids=None):
         """The sorted track numbers (a tree set, or the track tree itself
