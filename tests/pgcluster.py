@@ -5,7 +5,8 @@ from /usr/lib/postgresql/NN/bin, or ``PG_BIN``) on a temporary data
 directory and a free port on 127.0.0.1, as the ``postgres`` user when
 this process is root (the server refuses to run as root), and removes
 everything when stopped. ``python tests/pgcluster.py`` starts one and
-prints its URI until interrupted (for the benchmarks).
+prints its URI until interrupted (for the benchmarks; that one syncs to
+disk as a production server does, the tests' does not).
 """
 
 import glob
@@ -51,7 +52,9 @@ class TempCluster:
     for the ``postgres`` role; ``createDatabase(name)`` makes a database
     and returns its ``postgresql://`` URI."""
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        # Tests need no crash safety; benchmarks measure with it (fsync).
+        self.durable = durable
         self.bin = findBinaries()
         self.port = None
         self.dir = None
@@ -75,8 +78,9 @@ class TempCluster:
         for _ in range(5):
             self.port = freePort()
             options = (f'-h 127.0.0.1 -p {self.port} -k {self.dir} '
-                       f'-c fsync=off -c full_page_writes=off '
                        f'-c max_connections=200')
+            if not self.durable:
+                options += ' -c fsync=off -c full_page_writes=off'
             try:
                 self._run([os.path.join(self.bin, 'pg_ctl'), '-D', data,
                            '-l', os.path.join(self.dir, 'server.log'),
@@ -146,7 +150,7 @@ class TempCluster:
 
 
 if __name__ == '__main__':
-    with TempCluster() as cluster:
+    with TempCluster(durable=True) as cluster:
         names = sys.argv[1:] or ['bench']
         for name in names:
             print(cluster.createDatabase(name), flush=True)
