@@ -13,6 +13,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -149,7 +150,14 @@ class TempCluster:
         self.stop()
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 if __name__ == '__main__':
+    # Stopped by Ctrl-C or kill (TERM): either way the cluster goes.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     with TempCluster(durable=True) as cluster:
         names = sys.argv[1:] or ['bench']
         for name in names:
