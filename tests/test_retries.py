@@ -4,6 +4,7 @@ aborted either way."""
 
 import pytest
 import transaction
+from relstorage.adapters import interfaces   # the test extra brings it
 from ZODB.POSException import ConflictError, ReadConflictError
 
 from cybertools_tracking import retries
@@ -73,8 +74,6 @@ def test_retry_needs_an_attempt():
 
 
 def test_relstorage_lock_errors_count_as_transient():
-    # RelStorage comes with the test extra.
-    from relstorage.adapters import interfaces
     assert retries.isTransient(
         interfaces.UnableToLockRowsToReadCurrentError('readCurrent'))
     assert retries.isTransient(
