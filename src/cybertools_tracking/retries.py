@@ -17,15 +17,16 @@ from transaction.interfaces import TransientError
 
 from cybertools_tracking import postgres
 
-# The first retry waits up to FIRST_PAUSE seconds, each next one up to
-# GROWTH times as long, none more than MAX_PAUSE: with the default five
-# attempts a writer keeps trying for 1.5 to 3 seconds, longer than
-# PostgreSQL takes to find and break a deadlock between two commits
-# (deadlock_timeout, 1 s by default), during which every commit that read
-# what they lock fails.
-FIRST_PAUSE = 0.02
+# The first retry waits up to FIRST_PAUSE seconds (at least half of
+# that), each next one up to GROWTH times as long, none more than
+# MAX_PAUSE: over the default five attempts a writer keeps trying for 2.3
+# to 4.7 seconds, longer than PostgreSQL takes to find and break a
+# deadlock between two commits (deadlock_timeout, 1 s by default) and to
+# finish the commits queued behind them, during which every commit that
+# read what they lock fails.
+FIRST_PAUSE = 0.03
 GROWTH = 5
-MAX_PAUSE = 2.5
+MAX_PAUSE = 4.0
 
 
 def isTransient(exc):
