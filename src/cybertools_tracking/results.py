@@ -110,7 +110,7 @@ class TrackList(Sequence):
             if not batch:
                 return
             if len(batch) > 1:
-                if all(num in oids for num in batch):
+                if all(oids.get(num) for num in batch):   # 0: none known
                     jar.prefetch([p64(oids[num]) for num in batch])
                 else:
                     # The track tree hands out tracks without loading
