@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import psycopg2
 import pytest
 import transaction
 from ZODB.POSException import ReadOnlyError
@@ -216,3 +217,21 @@ def test_pack_drops_the_history_a_history_preserving_database_keeps(
         assert session.storage.check() == []
     assert before >= 6
     assert after < before
+
+
+def test_reading_a_blank_database_says_so_and_creates_nothing(pg_cluster):
+    uri = pg_cluster.createDatabase('blank', keep_history='false')
+    result = cli('tasks', '--db', uri)
+    assert result.returncode == 2
+    assert result.stderr.count('\n') == 1
+    assert 'holds no RelStorage tables' in result.stderr
+    with pytest.raises(DatabaseError, match='holds no RelStorage tables'):
+        openDB(uri, read_only=True)
+    conn = psycopg2.connect(**pg_cluster.dsn('blank'))
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_tables "
+                           "WHERE schemaname = 'public'")
+            assert cursor.fetchone()[0] == 0
+    finally:
+        conn.close()

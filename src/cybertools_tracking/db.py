@@ -61,7 +61,7 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     if spec in ('memory://', 'memory:'):
         return ZODB.DB(None, **dbOptions)
     if postgres.isPostgresURI(spec):
-        return _openPostgres(spec, read_only, dbOptions)
+        return _openPostgres(spec, read_only, create, dbOptions)
     if isURI(spec):
         return _openURI(spec, read_only, create, dbOptions)
     path = os.path.abspath(spec)
@@ -127,11 +127,11 @@ def _openURI(uri, read_only, create, dbOptions):
     return _openDB(uri, storage, options)
 
 
-def _openPostgres(uri, read_only, dbOptions):
+def _openPostgres(uri, read_only, create, dbOptions):
     """RelStorage on PostgreSQL (see the postgres module)."""
     try:
-        storage, options = postgres.openStorage(uri, read_only)
-    except (postgres.URIError, ImportError) as exc:
+        storage, options = postgres.openStorage(uri, read_only, create)
+    except (postgres.URIError, postgres.EmptyDatabase, ImportError) as exc:
         raise DatabaseError(str(exc)) from None
     except Exception as exc:
         raise DatabaseError(f'{postgres.withoutPassword(uri)}: cannot open '

@@ -129,13 +129,18 @@ def makeDSN(connection):
                     for key, value in connection.items())
 
 
-def openStorage(uri, read_only=False):
+class EmptyDatabase(LookupError):
+    """The database has no RelStorage tables and may not get them."""
+
+
+def openStorage(uri, read_only=False, create=True):
     """Return (storage, dbOptions): a RelStorage on the PostgreSQL
-    database uri names (its tables are made when missing, unless
-    ``create_schema=false``) and the ZODB.DB arguments the URI gives.
-    read_only opens it read-only. URIError for a bad URI; ImportError
-    saying what to install when RelStorage is not installed; the
-    driver's errors when the server cannot be reached."""
+    database uri names and the ZODB.DB arguments the URI gives. Its
+    tables are made when missing, unless read_only, not create or
+    ``create_schema=false``; then a database without them raises
+    EmptyDatabase. URIError for a bad URI; ImportError saying what to
+    install when RelStorage is not installed; the driver's errors when
+    the server cannot be reached."""
     connection, options, dbOptions = parseURI(uri)
     # Imported here, not at the top: RelStorage takes a quarter second to
     # import, which every process using a file or ZEO would pay.
@@ -151,10 +156,31 @@ def openStorage(uri, read_only=False):
             f"pip install 'cybertools_tracking[relstorage]'") from None
     if read_only:
         options['read_only'] = True
+    if read_only or not create:
+        options.setdefault('create_schema', False)
     settings = relOptions.Options(**options)
-    adapter = adapters.PostgreSQLAdapter(dsn=makeDSN(connection),
-                                         options=settings)
-    return relstorage.RelStorage(adapter, options=settings), dbOptions
+    dsn = makeDSN(connection)
+    try:
+        adapter = adapters.PostgreSQLAdapter(dsn=dsn, options=settings)
+        return relstorage.RelStorage(adapter, options=settings), dbOptions
+    except Exception:
+        if not settings.create_schema and not _hasTables(dsn):
+            # RelStorage says "schema mismatch" about a blank database.
+            raise EmptyDatabase(
+                f'{withoutPassword(uri)}: the database holds no RelStorage '
+                f'tables (nothing was ever stored in it)') from None
+        raise
+
+
+def _hasTables(dsn):
+    psycopg2 = importlib.import_module('psycopg2')
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('object_state')")
+            return cursor.fetchone()[0] is not None
+    finally:
+        conn.close()
 
 
 def withoutPassword(uri):
