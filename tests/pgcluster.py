@@ -27,6 +27,10 @@ class ClusterUnavailable(Exception):
     """The server binaries are missing; the message says how to get them."""
 
 
+class ClusterFailed(Exception):
+    """initdb or the server failed; the message has what they said."""
+
+
 def findBinaries():
     """The folder holding initdb and pg_ctl; ClusterUnavailable if none."""
     candidates = [os.environ['PG_BIN']] if os.environ.get('PG_BIN') else []
@@ -62,6 +66,13 @@ class TempCluster:
         self._user = None
 
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self):
         self.dir = tempfile.mkdtemp(prefix='tracking-pg-')
         data = os.path.join(self.dir, 'data')
         if os.geteuid() == 0:
@@ -87,11 +98,10 @@ class TempCluster:
                            '-l', os.path.join(self.dir, 'server.log'),
                            '-o', options, '-w', '-t', '60', 'start'])
                 break
-            except subprocess.CalledProcessError:
+            except ClusterFailed:
                 continue
         else:
-            raise RuntimeError(f'PostgreSQL did not start; see '
-                               f'{self.dir}/server.log: {self.log()}')
+            raise ClusterFailed(f'PostgreSQL did not start: {self.log()}')
         return self
 
     def _run(self, argv):
@@ -99,9 +109,12 @@ class TempCluster:
         if self._user is not None:
             uid, gid = self._user.pw_uid, self._user.pw_gid
             kw['user'], kw['group'], kw['extra_groups'] = uid, gid, []
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, cwd=self.dir,
-                       env=dict(os.environ, LC_ALL='C.UTF-8'), **kw)
+        done = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, cwd=self.dir,
+                              env=dict(os.environ, LC_ALL='C.UTF-8'), **kw)
+        if done.returncode:
+            raise ClusterFailed(f'{os.path.basename(argv[0])} exited with '
+                                f'{done.returncode}: {done.stderr.strip()}')
 
     def log(self):
         try:
