@@ -5,7 +5,6 @@ packing. The storage's own tests run on it through ``dbspec``.
 """
 
 import json
-import os
 import subprocess
 import sys
 
