@@ -12,7 +12,6 @@ a unix socket, cannot be named), quotes no values, does not know the
 misspelt parameters on silently.
 """
 
-import importlib
 import sys
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -32,7 +31,7 @@ def _boolean(text):
     raise ValueError(f'{text!r} is not a boolean (true/false, 1/0, yes/no)')
 
 
-def _positive(text):
+def _nonNegative(text):
     value = int(text)
     if value < 0:
         raise ValueError(f'{text!r} is negative')
@@ -45,9 +44,9 @@ STORAGE_OPTIONS = {
     'read_only': _boolean,
     'create_schema': _boolean,
     'pack_gc': _boolean,
-    'commit_lock_timeout': _positive,
-    'cache_local_mb': _positive,
-    'cache_local_object_max': _positive,
+    'commit_lock_timeout': _nonNegative,
+    'cache_local_mb': _nonNegative,
+    'cache_local_object_max': _nonNegative,
     'cache_local_dir': str,
     'blob_dir': str,
     'shared_blob_dir': _boolean,
@@ -58,13 +57,13 @@ STORAGE_OPTIONS = {
 # names a unix socket folder when the URI has no host.
 CONNECTION_OPTIONS = {
     'host': str,
-    'connect_timeout': _positive,
+    'connect_timeout': _nonNegative,
     'sslmode': str,
     'application_name': str,
 }
 DB_OPTIONS = {
-    'cache_size': _positive,
-    'pool_size': _positive,
+    'cache_size': _nonNegative,
+    'pool_size': _nonNegative,
 }
 
 
@@ -145,10 +144,10 @@ def openStorage(uri, read_only=False, create=True):
     # Imported here, not at the top: RelStorage takes a quarter second to
     # import, which every process using a file or ZEO would pay.
     try:
-        adapters = importlib.import_module('relstorage.adapters.postgresql')
-        relstorage = importlib.import_module('relstorage.storage')
-        relOptions = importlib.import_module('relstorage.options')
-        importlib.import_module('psycopg2')
+        import psycopg2  # noqa: F401 (RelStorage's driver)
+        from relstorage.adapters.postgresql import PostgreSQLAdapter
+        from relstorage.options import Options
+        from relstorage.storage import RelStorage
     except ImportError as exc:
         raise ImportError(
             f'{withoutPassword(uri)}: PostgreSQL needs RelStorage and '
@@ -158,11 +157,11 @@ def openStorage(uri, read_only=False, create=True):
         options['read_only'] = True
     if read_only or not create:
         options.setdefault('create_schema', False)
-    settings = relOptions.Options(**options)
+    settings = Options(**options)
     dsn = makeDSN(connection)
     try:
-        adapter = adapters.PostgreSQLAdapter(dsn=dsn, options=settings)
-        return relstorage.RelStorage(adapter, options=settings), dbOptions
+        adapter = PostgreSQLAdapter(dsn=dsn, options=settings)
+        return RelStorage(adapter, options=settings), dbOptions
     except Exception:
         if not settings.create_schema and not _hasTables(dsn):
             # RelStorage says "schema mismatch" about a blank database.
@@ -173,7 +172,7 @@ def openStorage(uri, read_only=False, create=True):
 
 
 def _hasTables(dsn):
-    psycopg2 = importlib.import_module('psycopg2')
+    import psycopg2     # loaded already by openStorage
     conn = psycopg2.connect(dsn)
     try:
         with conn.cursor() as cursor:
