@@ -40,7 +40,12 @@ largest size (per-call time grows at most 2x). Then:
   into one storage, each with its own connection and transaction manager,
   committing every track (bar < 0.25 retries per committed track);
 * with ``--tracker-growth N``: the file size after N increments and after
-  packing.
+  packing;
+* with ``--db postgresql://...``: the project on RelStorage in that
+  database (emptied first) side by side with the same table and indexes
+  in PostgreSQL itself (the ``postgres`` peer, psycopg2), on the same
+  server; sizes are the tables' (pg_total_relation_size); then what a
+  single-track commit costs on each (benchmarks/pgpeers.py).
 
 The exit status is 1 when a bar is missed. The SQLite peer is what
 AnonymousUsage stored in: one table, an index on each of the four columns
@@ -446,6 +451,11 @@ class SouperPeer:
 
 
 PEERS = {'project': ProjectPeer, 'sqlite': SQLitePeer, 'souper': SouperPeer}
+try:
+    import pgpeers
+    PEERS['postgres'] = pgpeers.PostgresPeer
+except ImportError:         # no psycopg2: no PostgreSQL peers
+    pgpeers = None
 
 
 # measuring
@@ -506,6 +516,10 @@ def measure(peer, work, memory, log):
     out['memory'] = memory.peak()
     out['size'] = sum(os.path.getsize(f) for f in peer.files()
                       if os.path.exists(f))
+    if hasattr(peer, 'dbSize'):
+        peer.open()
+        out['size'] = peer.dbSize()
+        peer.close()
     return out
 
 
@@ -525,9 +539,9 @@ def compareSize(size, peers, args, memory, log):
                     if mine[key] != theirs[key]:
                         log(f'  WARNING: {name} disagrees on {key}')
             for suffix in ('', '.index', '.lock', '.tmp', '-journal'):
-                path = peer.files()[0] + suffix
-                if os.path.exists(path):
-                    os.remove(path)
+                for path in peer.files()[:1]:
+                    if os.path.exists(path + suffix):
+                        os.remove(path + suffix)
     finally:
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)
@@ -782,7 +796,24 @@ def main(argv=None):
                              'directory, removed after)')
     parser.add_argument('--keep', action='store_true',
                         help='keep the files')
+    parser.add_argument('--db', default=None, metavar='URI',
+                        help='postgresql://user@host:port/db: run the '
+                             'project on RelStorage there (the database is '
+                             'emptied) beside the postgres peer (default '
+                             'peers then: project,postgres)')
+    parser.add_argument('--commits', type=int, default=500, metavar='N',
+                        help='with --db: single-track commits to time '
+                             '(default: %(default)s)')
     args = parser.parse_args(argv)
+    if args.db:
+        if pgpeers is None:
+            parser.error('--db needs psycopg2 (the relstorage extra)')
+        pgpeers.PostgresPeer.uri = args.db
+        PEERS['project'] = pgpeers.relStoragePeer(ProjectPeer, args.db)
+        if args.peers == parser.get_default('peers'):
+            args.peers = 'project,postgres'
+        if args.tracker_events == parser.get_default('tracker_events'):
+            args.tracker_events = 0     # a FileStorage figure; not here
     try:
         sizes = [int(s.replace('_', '')) for s in args.sizes.split(',') if s]
     except ValueError:
@@ -813,6 +844,9 @@ def main(argv=None):
         ProjectPeer.dbOptions = {'cache_size': args.cache_size}
     print(f'project: ZODB connection cache {ProjectPeer.cacheSize():,} '
           f'objects')
+    if args.db:
+        print(f'project: RelStorage on {args.db}; postgres: one table in '
+              f'the same database (sizes: tables, not files)')
     perCall = {}
     verdictsAll = []
     for size in sizes:
@@ -885,6 +919,18 @@ def main(argv=None):
               f'{elapsed:.1f} s ({args.tracker_growth / elapsed:,.0f}/s); '
               f'{kept:,} tracks kept (max_rows); file '
               f'{before / 1e6:,.1f} MB, after pack {after / 1e6:,.2f} MB')
+    if args.db and args.commits:
+        costs = pgpeers.commitCost(args.db, args.commits)
+        print(f'\nsingle-track commit, {args.commits} in a row, on '
+              f'{args.db}:')
+        for name, cost in costs.items():
+            print(f'  {name:10} {cost["ms"]:6.2f} ms/commit  '
+                  f'{cost["objects"]:5.1f} objects  '
+                  f'{cost["wal"] / 1e3:6.1f} KB WAL  '
+                  f'{cost["tables"] / 1e3:6.1f} KB table growth')
+        ratio = costs['RelStorage']['ms'] / costs['INSERT']['ms']
+        wal = costs['RelStorage']['wal'] / costs['INSERT']['wal']
+        print(f'  RelStorage / INSERT: time x{ratio:.1f}, WAL x{wal:.1f}')
     failed = [k for v in verdictsAll for k, ok in v.items() if not ok]
     return 1 if failed else 0
 

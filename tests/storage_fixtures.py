@@ -1,4 +1,4 @@
-"""What the storage tests share: a FileStorage database with one
+"""What the storage tests share: a database on every engine with one
 connection (``db``), its storage (``storage``), one whose tracks index
 ``state`` from their data (``stateStorage``), and ``snapshot``, everything
 a failed call must leave as it was."""
@@ -20,7 +20,8 @@ class StateTrack(Track):
 
 
 class Db:
-    """A FileStorage database in tmp_path with one connection."""
+    """A database (a FileStorage path or any URI openDB takes) with one
+    connection."""
 
     def __init__(self, path, trackFactory=None):
         self.db = openDB(str(path))
@@ -38,8 +39,8 @@ class Db:
 
 
 @pytest.fixture
-def db(tmp_path):
-    opened = Db(tmp_path / 'tracking.fs')
+def db(dbspec):
+    opened = Db(dbspec)     # FileStorage, then RelStorage
     yield opened
     opened.close()
 

@@ -1,5 +1,6 @@
-"""Many writers on one TrackingStorage in a FileStorage: threads, each with
-its own connection and TransactionManager, retrying with attempts().
+"""Many writers on one TrackingStorage in a FileStorage (and RelStorage):
+threads, each with its own connection and TransactionManager, retrying
+with db.retry.
 
 Conflict retries are counted, not timed: the bar (< 0.25 retries per
 committed track with four writers committing every track) holds because
@@ -13,16 +14,16 @@ import pytest
 import transaction
 from ZODB.POSException import ConflictError
 
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import getStorage, openDB, retry
 
 WRITERS = 4
 TRACKS = 100      # per writer
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(dbspec):
     # Writers, their number reservations and the test's own connection.
-    db = openDB(str(tmp_path / 'tracking.fs'), pool_size=4 * WRITERS)
+    db = openDB(dbspec, pool_size=4 * WRITERS)
     yield db
     db.close()
 
@@ -43,19 +44,21 @@ def saveMany(db, writer, runId, count, retries, saved, errors, barrier):
         storage = conn.root()['tracking']
         barrier.wait()
         for i in range(count):
-            tries = 0
-            for attempt in tm.attempts(50):
-                with attempt:
-                    tries += 1
-                    # Writers share tasks and users: the same index
-                    # entries, the same run.
-                    trackId = storage.saveUserTrack(
-                        f'task{i % 5}', runId, f'user{(writer + i) % 3}',
-                        {'writer': writer, 'i': i})
-            retries[writer] += tries - 1
+            tries = []
+
+            def save():
+                tries.append(1)
+                # Writers share tasks and users: the same index entries,
+                # the same run.
+                return storage.saveUserTrack(
+                    f'task{i % 5}', runId, f'user{(writer + i) % 3}',
+                    {'writer': writer, 'i': i})
+            trackId = retry(tm, save, attempts=50)
+            retries[writer] += len(tries) - 1
             saved[writer].append((trackId, i))
         storage.releaseNumbers()
     except Exception as exc:
+        import traceback; traceback.print_exc()
         errors.append(exc)
     finally:
         tm.abort()

@@ -21,8 +21,9 @@ class PersistedStateTrack(Track):
 
 
 @pytest.fixture
-def path(tmp_path):
-    return str(tmp_path / 'data' / 'tracking.fs')
+def path(dbspec):
+    # A FileStorage path or a RelStorage URI: every test runs on each.
+    return dbspec
 
 
 def fill(storage):

@@ -18,6 +18,7 @@ import zc.lockfile
 from ZODB.FileStorage.FileStorage import packed_version as FILESTORAGE_MAGIC
 from ZODB.POSException import ConflictError
 
+from cybertools_tracking import postgres, retries
 from cybertools_tracking.btree import TrackingStorage
 
 DEFAULT_KEY = 'tracking'
@@ -59,7 +60,9 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
     spec: a file path (a FileStorage; missing directories are created
     unless read_only or not create), ``memory://`` (in memory), or another
     URI that zodburi resolves (``zeo://host:port``, ``file:///path``...),
-    which needs the ``zeo`` extra. With create false (or read_only) a
+    which needs the ``zeo`` extra, or ``postgresql://user@host:port/db``
+    (RelStorage; options as query parameters, see the postgres module),
+    which needs the ``relstorage`` extra. With create false (or read_only) a
     missing file, also one named by a ``file://`` URI, is a DatabaseError
     instead of a new file. read_only opens files and ZEO servers read-only.
     dbOptions go to ``ZODB.DB`` (cache_size defaults to
@@ -75,6 +78,8 @@ def openDB(spec, read_only=False, create=True, **dbOptions):
                             f'not {spec!r}')
     if spec in ('memory://', 'memory:'):
         return ZODB.DB(None, **dbOptions)
+    if postgres.isPostgresURI(spec):
+        return _openPostgres(spec, read_only, create, dbOptions)
     if isURI(spec):
         return _openURI(spec, read_only, create, dbOptions)
     path = os.path.abspath(spec)
@@ -217,6 +222,20 @@ def _openURI(uri, read_only, create, dbOptions):
         raise
 
 
+def _openPostgres(uri, read_only, create, dbOptions):
+    """RelStorage on PostgreSQL (see the postgres module)."""
+    try:
+        storage, options = postgres.openStorage(uri, read_only, create)
+    except (postgres.URIError, postgres.EmptyDatabase, ImportError) as exc:
+        raise DatabaseError(str(exc)) from None
+    except Exception as exc:
+        raise DatabaseError(f'{postgres.withoutPassword(uri)}: cannot open '
+                            f'({type(exc).__name__}: {exc})') from exc
+    options.setdefault('cache_size', DEFAULT_CACHE_SIZE)
+    options.update(dbOptions)
+    return _openDB(uri, storage, options)
+
+
 def _prepareFile(uri, read_only, create):
     """The path a file:// URI names, checked as a plain path is (and its
     folder made when creating)."""
@@ -309,13 +328,11 @@ def getStorage(conn, key=DEFAULT_KEY, trackFactory=None, create=True):
 
 def retry(tm, work, *args, attempts=DEFAULT_ATTEMPTS, **kw):
     """Run work(*args, **kw) as a unit of work in transaction manager tm
-    and commit it, retrying on ConflictError (and other transient errors)
-    up to attempts times in all; return its result. Any other error
-    aborts the transaction and propagates."""
-    for attempt in tm.attempts(attempts):
-        with attempt:
-            result = work(*args, **kw)
-    return result
+    and commit it, retrying on ConflictError (and other transient errors,
+    RelStorage's lock errors among them) up to attempts times in all,
+    with a growing random pause between tries; return its result. Any
+    other error aborts the transaction and propagates."""
+    return retries.run(tm, work, *args, attempts=attempts, **kw)
 
 
 def pack(db, days=0):

@@ -33,7 +33,8 @@ def query(storage, criteria):
             return trackAt(storage, num, oids.get(num))
     else:
         fetch = storage._tracks.__getitem__
-    return TrackList(fetch, nums, limit, reverse)
+    return TrackList(fetch, nums, limit, reverse, jar=storage._p_jar,
+                     oids=oids)
 
 
 def select(storage, criteria, oids=None):

@@ -3,6 +3,13 @@
 from collections.abc import Sequence
 from itertools import islice
 
+from ZODB.utils import p64
+
+# Tracks read in a row are asked of the storage this many at a time
+# (Connection.prefetch): ZEO and RelStorage load them in one round trip
+# instead of one each; a FileStorage ignores it.
+PREFETCH_BATCH = 100
+
 
 class TrackList(Sequence):
     """The tracks whose numbers are in ``nums`` (sorted ascending);
@@ -12,14 +19,22 @@ class TrackList(Sequence):
     it is read, so asking for ten of a million matches loads ten. With
     ``reverse`` the highest numbers (the newest tracks) come first;
     ``limit`` keeps the first that many in that order.
+
+    With ``jar`` (the storage's connection) tracks read in a row are
+    loaded in batches; ``oids`` ({number: oid as int}) names the tracks
+    whose oids the query already knows, so they are asked for without
+    loading anything first.
     """
 
-    def __init__(self, fetch, nums, limit=None, reverse=False):
+    def __init__(self, fetch, nums, limit=None, reverse=False, jar=None,
+                 oids=None):
         self._fetch = fetch
         self._source = nums
         self._limit = limit
         self._reverse = reverse
         self._nums = None
+        self._jar = jar
+        self._oids = oids or {}
 
     @property
     def nums(self):
@@ -51,7 +66,7 @@ class TrackList(Sequence):
         if nums is None:
             nums = self.nums[index]
         if isinstance(index, slice):
-            return [self._fetch(num) for num in nums]
+            return list(self._load(nums))
         return self._fetch(nums)
 
     def _fromStart(self, index):
@@ -77,11 +92,35 @@ class TrackList(Sequence):
         raise IndexError('track list index out of range')
 
     def __iter__(self):
-        fetch = self._fetch
         if self._nums is None and not self._reverse:
-            nums = islice(iter(self._source), self._limit)
-            return map(fetch, nums)
-        return map(fetch, self.nums)
+            return self._load(islice(iter(self._source), self._limit))
+        return self._load(self.nums)
+
+    def _load(self, nums):
+        """The tracks numbered nums (an iterable), each batch of them
+        prefetched before it is read."""
+        fetch, jar = self._fetch, self._jar
+        if jar is None:
+            yield from map(fetch, nums)
+            return
+        oids = self._oids
+        nums = iter(nums)
+        while True:
+            batch = list(islice(nums, PREFETCH_BATCH))
+            if not batch:
+                return
+            if len(batch) > 1:
+                if all(oids.get(num) for num in batch):   # 0: none known
+                    jar.prefetch([p64(oids[num]) for num in batch])
+                else:
+                    # The track tree hands out tracks without loading
+                    # them (ghosts); load those in one request.
+                    tracks = [fetch(num) for num in batch]
+                    jar.prefetch([track for track in tracks
+                                  if getattr(track, '_p_changed', 0) is None])
+                    yield from tracks
+                    continue
+            yield from map(fetch, batch)
 
     def __eq__(self, other):
         if isinstance(other, (TrackList, list, tuple)):

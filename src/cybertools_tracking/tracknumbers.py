@@ -15,6 +15,8 @@ from persistent import Persistent
 from ZODB.POSException import ConflictError, POSKeyError
 from ZODB.utils import z64
 
+from cybertools_tracking import retries
+
 MAX_BLOCK = 1024
 
 
@@ -56,13 +58,13 @@ def reserve(allocator, count, attempts=20):
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:
-        for attempt in tm.attempts(attempts):
-            # No return inside the with: a commit that fails with a
-            # ConflictError is swallowed by the attempt for a retry, and a
-            # return would hand out the numbers of the failed try.
-            with attempt:
-                start = conn.get(allocator._p_oid).take(count)
-        return start
+        # Returns only the numbers of the try that committed. Concurrent
+        # reservations conflict (the allocator has no merge: two blocks
+        # must not overlap); the pauses between tries keep writers on
+        # RelStorage, where a commit waits for the other's lock and then
+        # fails, from colliding again in step.
+        return retries.run(tm, lambda: conn.get(allocator._p_oid).take(count),
+                           attempts=attempts)
     finally:
         conn.close()
 

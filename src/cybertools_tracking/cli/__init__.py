@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     'cybertools_tracking.cli.upkeep',
     'cybertools_tracking.cli.report',
     'cybertools_tracking.cli.export',
+    'cybertools_tracking.cli.copy',
 )
 
 
