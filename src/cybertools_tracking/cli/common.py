@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 
 from cybertools_tracking.db import (
     DEFAULT_KEY, DatabaseError, Session, fileStoragePath, isURI)
@@ -16,8 +17,8 @@ class CommandError(Exception):
 def addDbArgument(parser, default=None):
     parser.add_argument(
         '--db', default=default, metavar='PATH|URI', required=default is None,
-        help='a FileStorage file, memory://, or a zodburi URI such as '
-             'zeo://127.0.0.1:8100' + (f' (default: {default})'
+        help='a FileStorage file, memory://, or a URI such as '
+             'zeo://127.0.0.1:8100 or postgresql://user@host/db' + (f' (default: {default})'
                                        if default else ''))
     parser.add_argument('--key', default=DEFAULT_KEY,
                         help='root key of the storage (default: %(default)s)')
@@ -51,6 +52,32 @@ def openSession(args, write=False, create=None):
         yield session
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def writtenInPlace(path):
+    """A text stream (UTF-8) into a file beside path that becomes path
+    only when the block ends without an error: a reader never sees half
+    a file, and a failure leaves an older path as it was."""
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        fd, temporary = tempfile.mkstemp(dir=folder, prefix=f'.{name}.',
+                                         suffix='.part')
+    except OSError as exc:
+        raise CommandError(f'{path}: cannot write: {exc.strerror}') \
+            from None
+    try:
+        with open(fd, 'w', encoding='utf-8', newline='') as f:
+            yield f
+        # mkstemp makes the file private; what we write is an ordinary
+        # file, readable as the user's umask allows.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        os.remove(temporary)
+        raise
 
 
 def printTable(rows, headers, out=None):

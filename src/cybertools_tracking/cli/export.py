@@ -21,10 +21,9 @@ import csv
 import json
 import os
 import sys
-import tempfile
 
 from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, iterTracks)
+    CommandError, addDbArgument, iterTracks, writtenInPlace)
 from cybertools_tracking.cli.progress import Progress
 from cybertools_tracking.cli.storage import (
     DEFAULT_DB, addQueryArguments, openStorage, queryCriteria, trackDict)
@@ -140,20 +139,8 @@ def _output(path):
         yield _UTF8(raw)
         raw.flush()
         return
-    folder, name = os.path.split(path)
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=f'.{name}.',
-                                     suffix='.part')
-    try:
-        with open(fd, 'w', encoding='utf-8', newline='') as f:
-            yield f
-        # mkstemp makes the file private; the export is an ordinary file.
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, path)
-    except BaseException:
-        os.remove(temporary)
-        raise
+    with writtenInPlace(path) as f:
+        yield f
 
 
 def dataKeys(tracks, progress=None, total=None):

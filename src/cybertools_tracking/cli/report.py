@@ -8,11 +8,13 @@ file (inline CSS and SVG, no script, nothing fetched) and, with
 
 import os
 import pathlib
-import tempfile
 import webbrowser
 
+from cybertools_tracking.charts.report import buildReport
 from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession)
+    CommandError, addDbArgument, writtenInPlace)
+from cybertools_tracking.cli.storage import openStorage
+from cybertools_tracking.usage.tracker import isSQLite
 
 
 def register(subparsers):
@@ -32,9 +34,6 @@ def register(subparsers):
 
 
 def writeReport(args):
-    from cybertools_tracking.charts.report import buildReport
-    from cybertools_tracking.usage.tracker import isSQLite
-
     target = pathlib.Path(args.html)
     if isSQLite(args.db):
         raise CommandError(
@@ -50,30 +49,11 @@ def writeReport(args):
     if not target.parent.is_dir():
         raise CommandError(f'{args.html}: no such directory '
                            f'{str(target.parent)!r}')
-    with openSession(args) as session:
-        page = buildReport(session.storage, args.db)
-    _writeWhole(target, page)
+    with openStorage(args) as (session, storage):
+        page = buildReport(storage, args.db)
+    with writtenInPlace(target) as f:
+        f.write(page)
     print(f'wrote {target}')
     if args.open:
         webbrowser.open(target.resolve().as_uri())
     return 0
-
-
-def _writeWhole(target, text):
-    # A reader never sees half a report: write beside it, then rename.
-    try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent,
-                                         prefix=f'.{target.name}.')
-    except OSError as exc:
-        raise CommandError(f'{target}: cannot write: {exc.strerror}') \
-            from None
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as f:
-            f.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
-        os.replace(temporary, target)
-    except BaseException:
-        os.unlink(temporary)
-        raise
