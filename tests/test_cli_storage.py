@@ -262,7 +262,8 @@ NOT_STORAGES = {
 @pytest.mark.parametrize('kind', sorted(NOT_STORAGES))
 @pytest.mark.parametrize('command', [
     ('tasks',), ('users', 'x'), ('runs',), ('query',), ('demo',),
-    ('check',), ('check', '--repair'), ('pack',)])
+    ('check',), ('check', '--repair'), ('pack',), ('usage',), ('export',),
+    ('report', '--html', 'report.html')])
 def test_a_key_holding_no_storage_is_one_line_and_leaves_the_file(
         tmp_path, kind, command):
     make, className = NOT_STORAGES[kind]
@@ -276,3 +277,4 @@ def test_a_key_holding_no_storage_is_one_line_and_leaves_the_file(
                    f'give --key of a TrackingStorage\n')
     assert path.read_bytes() == before
     assert not (tmp_path / 'other.fs.old').exists()
+    assert not (tmp_path / 'report.html').exists()

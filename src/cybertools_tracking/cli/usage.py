@@ -11,8 +11,14 @@ import os
 import sys
 
 from cybertools_tracking.cli.common import (
-    CommandError, addDbArgument, openSession, printJSON, printTable)
+    CommandError, addDbArgument, printJSON, printTable)
 from cybertools_tracking.cli.progress import Progress
+from cybertools_tracking.cli.storage import openStorage
+from cybertools_tracking.db import DatabaseError
+from cybertools_tracking.usage import NO_STATE, registry, reports
+from cybertools_tracking.usage.exceptions import AnonymousUsageError
+from cybertools_tracking.usage.importer import importAnonymousUsage
+from cybertools_tracking.usage.tracker import isSQLite
 
 CSV_HEADERS = ('Name', 'Type', 'Value', 'Rows', 'Description')
 
@@ -54,16 +60,12 @@ def register(subparsers):
 
 
 def showUsage(args):
-    from cybertools_tracking.usage import NO_STATE, registry, reports
-    from cybertools_tracking.usage.tracker import isSQLite
-
     if isSQLite(args.db):
         raise CommandError(
             f'{args.db}: an original AnonymousUsage (SQLite) database; '
             f'convert it first: cybertools-tracking import-anonymoususage '
             f'{args.db}')
-    with openSession(args) as session:
-        storage = session.storage
+    with openStorage(args) as (session, storage):
         summary = reports.summarize(storage, registry.read(storage),
                                     uuid=args.uuid)
     if args.json:
@@ -95,13 +97,7 @@ def _short(text):
     return text if number.is_integer() else f'{number:.4g}'
 
 
-
-
 def importOld(args):
-    from cybertools_tracking.db import DatabaseError
-    from cybertools_tracking.usage.exceptions import AnonymousUsageError
-    from cybertools_tracking.usage.importer import importAnonymousUsage
-
     try:
         with Progress('importing', 'rows') as progress:
             result = importAnonymousUsage(args.old, args.into, progress)
