@@ -11,7 +11,7 @@ import transaction
 from zope.interface.verify import verifyClass, verifyObject
 
 from cybertools_tracking.btree import Run, Track, TrackingStorage
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import ensureStorage, getStorage, openDB
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
 from cybertools_tracking.timestamps import getTimeStamp, timeStamp2ISO
 
@@ -30,6 +30,7 @@ class Db:
 
     def __init__(self, path, trackFactory=None):
         self.db = openDB(str(path))
+        ensureStorage(self.db, trackFactory=trackFactory)
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
         self.storage = getStorage(self.conn, trackFactory=trackFactory)

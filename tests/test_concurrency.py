@@ -13,7 +13,7 @@ import pytest
 import transaction
 from ZODB.POSException import ConflictError
 
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import ensureStorage, getStorage, openDB
 
 WRITERS = 4
 TRACKS = 100      # per writer
@@ -28,6 +28,7 @@ def db(tmp_path):
 
 
 def newStorage(db, runTask='shared'):
+    ensureStorage(db)
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     storage = getStorage(conn)

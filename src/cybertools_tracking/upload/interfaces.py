@@ -1,5 +1,10 @@
 """The contracts of the uploader: what the tracker offers the host
-application, what the uploader does, and what it needs from HTTP."""
+application, what the uploader needs from the tracker, what the uploader
+does, and what it needs from HTTP.
+
+The upload layer does not import the usage layer: the tracker holds an
+uploader and offers it what IUploadSource names.
+"""
 
 from zope.interface import Attribute, Interface
 
@@ -39,6 +44,43 @@ class IHQClient(Interface):
         (until setup_hq changes it) or asked, with Retry-After, not to be
         contacted before a time still in the future.
         """
+
+
+class IUploadSource(Interface):
+    """What an uploader needs from the tracker it uploads for."""
+
+    db = Attribute("ZODB.DB: the database holding the tracker's storage; "
+                   "the uploader opens a connection of its own on it.")
+    uuid = Attribute("str: the user identifier sent with every upload.")
+    run_id = Attribute("int: the tracker session's run id (0: none).")
+    application_name = Attribute("str: sent as the Application Name; "
+                                 "nothing is uploaded while it is empty.")
+    application_version = Attribute("str: sent as the Application "
+                                    "Version; nothing is uploaded while "
+                                    "it is empty.")
+    enabled = Attribute("bool: uploads happen only while it is true.")
+    check_interval_s = Attribute(
+        "int or float seconds >= 0: how often the watcher checks (0: no "
+        "watcher).")
+    submit_interval_s = Attribute(
+        "int or float seconds >= 0: the least time between two uploads "
+        "by the watcher (0: no watcher).")
+    HQ_DEFAULT_TIMEOUT = Attribute(
+        "int or float > 0: seconds an exchange with the HQ may take; any "
+        "other value means 10.")
+
+    def flush():
+        """Commit the changes the tracker still holds, so an upload right
+        after sees them."""
+
+    def registry():
+        """Return {name: {'type', 'description', ...}} of the trackables
+        (internal ones left out)."""
+
+    def storage_oid():
+        """Return the oid of the TrackingStorage the tracker writes into,
+        or None when it has none yet (the uploader then uses the one
+        under the default root key)."""
 
 
 class IUploader(Interface):

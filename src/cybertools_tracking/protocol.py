@@ -1,0 +1,121 @@
+"""The upload protocol between a tracker's uploader and an HQ, in one place.
+
+Both sides import it: ``cybertools_tracking.upload`` builds requests from
+it and ``cybertools_tracking.hq`` checks them against it.
+
+A request is ``POST {host}/usagestats/upload`` with a JSON object::
+
+    {"API Key": ..., "User Identifier": uuid,
+     "Application Name": ..., "Application Version": ...,
+     "Data": {name: {"type": ..., "description": ..., "data": value}},
+     "Tracks": {name: [{"Number": 12, "Run": 3, "Time": 1700000000,
+                        "Count": 5, "State": "Metric"}, ...]}}
+
+``Data`` names each trackable that changed with its latest value: the
+state (a str; ``"No State"`` when there is none) for a State, a number
+(the count, or seconds for a Timer) for the others. ``Tracks`` is this
+project's addition (the original AnonymousUsage client never sends it):
+the changes themselves, so an HQ can keep the history. ``Number`` is the
+track's number in the client's database, unique per user identifier and
+rising: an HQ drops a track it already has. The ``Idempotency-Key``
+header names the batch; a batch sent again after a lost reply carries the
+same key and the same tracks.
+
+Values JSON cannot carry as they are travel in a documented form (see
+``jsonable``): a str with characters that are not Unicode text (lone
+surrogates, as ``os.listdir`` gives for undecodable file names) has those
+replaced by U+FFFD; an int of more than ``MAX_INT_DIGITS`` decimal digits
+(Python refuses to write those as decimal text) travels as its hex str
+(``"0x1b3..."``), and a float that is not finite as its str (``"inf"``,
+``"nan"``). ``jsonable`` never raises, so one odd value can never stop the
+uploads behind it. The tracker refuses such numbers for Statistics, Timers
+and Sequences when they are recorded (an HQ wants a finite number there);
+these forms are for the free fields of a track and for old databases.
+"""
+
+import enum
+import math
+
+from cybertools_tracking.names import TYPES
+
+UPLOAD_PATH = '/usagestats/upload'
+
+API_KEY = 'API Key'
+USER = 'User Identifier'
+APPLICATION = 'Application Name'
+VERSION = 'Application Version'
+DATA = 'Data'
+TRACKS = 'Tracks'
+REQUIRED_FIELDS = (API_KEY, USER, APPLICATION, VERSION, DATA)
+
+# Within each entry of Data.
+TYPE = 'type'
+DESCRIPTION = 'description'
+VALUE = 'data'
+
+# Within each entry of Tracks: the track's number, run and time (epoch
+# seconds); the rest is the track's data ("Count", "State", ...).
+NUMBER = 'Number'
+RUN = 'Run'
+TIME = 'Time'
+TRACK_FIELDS = (NUMBER, RUN, TIME)
+
+IDEMPOTENCY_HEADER = 'Idempotency-Key'
+NO_STATE_TEXT = 'No State'      # what the original sent for a State without one
+# Numeric kinds: their value is a finite number.
+NUMERIC_TYPES = tuple(t for t in TYPES if t != 'State')
+
+MAX_BODY_BYTES = 1024 * 1024
+# Python refuses to turn longer ints into text (sys.set_int_max_str_digits);
+# an int this long goes as a str of its digits, shortened in the middle.
+MAX_INT_DIGITS = 4000
+INT_LIMIT = 10 ** MAX_INT_DIGITS
+
+
+class Reply(enum.Enum):
+    """What each reply status means to the client."""
+
+    ACCEPTED = 200        # stored (or already stored): move on
+    BAD_REQUEST = 400     # the body is not the protocol's: sending it again will not help
+    FORBIDDEN = 403       # missing, unknown or revoked key: stop until new settings
+    NOT_ALLOWED = 405     # only POST uploads
+    TOO_LARGE = 413       # over MAX_BODY_BYTES: send fewer tracks at a time
+
+
+def jsonable(value):
+    """value as plain JSON data, never raising (see the module docstring):
+    dicts, lists, tuples and sets are converted member by member; other
+    objects become their str."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return cleanText(value)
+    if isinstance(value, int):
+        return _int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {cleanText(str(k)): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    try:
+        return cleanText(str(value))
+    except Exception:
+        return f'<unprintable {type(value).__name__}>'
+
+
+def cleanText(text):
+    """text with what is not Unicode text (lone surrogates) replaced by
+    U+FFFD, so it encodes as UTF-8."""
+    try:
+        text.encode('utf-8')
+        return text
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'surrogatepass').decode('utf-8',
+                                                             'replace')
+
+
+def _int(value):
+    if -INT_LIMIT < value < INT_LIMIT:
+        return value
+    return hex(value)
