@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     'cybertools_tracking.cli.storage',
     'cybertools_tracking.cli.usage',
     'cybertools_tracking.cli.upkeep',
+    'cybertools_tracking.cli.hq',
 )
 
 

@@ -1,0 +1,160 @@
+"""Subcommands of the HQ: hq add-key, list-keys, revoke-key, serve.
+
+``hq add-key --db DB --group NAME [--read]`` prints a new key alone on
+the last line (an upload key, or a read key with --read); the database
+keeps its hash only. ``hq list-keys`` shows key id, kind, group, created
+and last used, never a key. ``hq revoke-key KEYID`` revokes one.
+``hq serve --db DB [--host] [--port]`` serves the HQ with waitress.
+"""
+
+import contextlib
+import datetime
+import os
+import sys
+
+import transaction
+
+from cybertools_tracking.cli.common import CommandError, printTable
+from cybertools_tracking.db import DatabaseError, isURI, openDB
+
+DEFAULT_HOST = '127.0.0.1'
+DEFAULT_PORT = 8080
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        'hq', help='the HQ that receives uploads: keys and serving',
+        description='Run the HQ (a Pyramid app receiving the trackers\' '
+                    'uploads) and manage its API keys.')
+    commands = parser.add_subparsers(dest='hq_command', metavar='COMMAND')
+    commands.required = True
+
+    add = commands.add_parser(
+        'add-key', help='make an upload key (or a read key with --read)',
+        description='Make a key for a group and print it on the last line. '
+                    'It is shown this once: the database keeps its hash.')
+    _db(add)
+    add.add_argument('--group', required=True,
+                     help="the group the key uploads into or reads")
+    add.add_argument('--read', action='store_true',
+                     help='a read key (reads the group, cannot upload)')
+    add.set_defaults(handler=addKey)
+
+    lister = commands.add_parser(
+        'list-keys', help='list the keys (never the keys themselves)')
+    _db(lister)
+    lister.set_defaults(handler=listKeys)
+
+    revoke = commands.add_parser('revoke-key', help='revoke a key by its id')
+    _db(revoke)
+    revoke.add_argument('keyId', metavar='KEYID',
+                        help='the key id list-keys shows')
+    revoke.set_defaults(handler=revokeKey)
+
+    serve = commands.add_parser(
+        'serve', help='serve the HQ with waitress',
+        description='Serve the HQ: POST /usagestats/upload and the read '
+                    'API under /api.')
+    _db(serve)
+    serve.add_argument('--host', default=DEFAULT_HOST,
+                       help='address to listen on (default: %(default)s)')
+    serve.add_argument('--port', type=int, default=DEFAULT_PORT,
+                       help='port to listen on (default: %(default)s)')
+    serve.add_argument('--threads', type=int, default=4,
+                       help='waitress worker threads (default: %(default)s)')
+    serve.set_defaults(handler=serveHQ)
+
+
+def _db(parser):
+    parser.add_argument(
+        '--db', required=True, metavar='PATH|URI',
+        help='a FileStorage file or a URI such as zeo://127.0.0.1:8100')
+
+
+@contextlib.contextmanager
+def _hq(args, write):
+    from cybertools_tracking.hq.model import hqRoot
+    spec = args.db
+    if not isURI(spec) and not write and not os.path.exists(spec):
+        raise CommandError(f'{spec}: no such database file')
+    try:
+        db = openDB(spec, read_only=not write and not isURI(spec),
+                    create=write)
+    except DatabaseError as exc:
+        raise CommandError(str(exc)) from None
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        with tm:
+            yield hqRoot(conn, create=write)
+    finally:
+        tm.abort()
+        conn.close()
+        db.close()
+
+
+def addKey(args):
+    from cybertools_tracking.hq import keys
+    if not args.group.strip():
+        raise CommandError('--group must be a non-empty name')
+    with _hq(args, write=True) as hq:
+        keyId, key = keys.addKey(hq, args.group,
+                                 keys.READ if args.read else keys.UPLOAD)
+    kind = 'read' if args.read else 'upload'
+    print(f'{kind} key {keyId} for group {args.group!r} (shown this once):')
+    print(key)
+    return 0
+
+
+def _when(seconds):
+    if seconds is None:
+        return 'never'
+    return datetime.datetime.fromtimestamp(
+        seconds, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+
+
+def listKeys(args):
+    from cybertools_tracking.hq import keys
+    with _hq(args, write=False) as hq:
+        rows = keys.listKeys(hq)
+    printTable([(r['id'], r['kind'], r['group'], _when(r['created']),
+                 _when(r['used'])) for r in rows],
+               ('Key id', 'Kind', 'Group', 'Created', 'Last used'))
+    return 0
+
+
+def revokeKey(args):
+    from cybertools_tracking.hq import keys
+    if not os.path.exists(args.db) and not isURI(args.db):
+        raise CommandError(f'{args.db}: no such database file')
+    try:
+        with _hq(args, write=True) as hq:
+            keys.revokeKey(hq, args.keyId)
+    except KeyError:
+        raise CommandError(f'no key with id {args.keyId!r}; list-keys '
+                           f'shows the ids') from None
+    print(f'revoked key {args.keyId}')
+    return 0
+
+
+def serveHQ(args):
+    try:
+        import waitress
+        from cybertools_tracking.hq import makeApp
+    except ImportError as exc:
+        raise CommandError(f'serving needs the hq extra ({exc}); pip install '
+                           f"'cybertools_tracking[hq]'") from None
+    if not 0 < args.port < 65536:
+        raise CommandError(f'--port must be 1 to 65535, not {args.port}')
+    try:
+        app = makeApp({'tracking.uri': args.db})
+    except Exception as exc:
+        raise CommandError(f'cannot start the HQ on {args.db}: '
+                           f'{type(exc).__name__}: {exc}') from None
+    print(f'serving the HQ on http://{args.host}:{args.port}', flush=True)
+    waitress.serve(app, host=args.host, port=args.port,
+                   threads=args.threads, _quiet=True)
+    return 0
+
+
+__all__ = ['register']

@@ -1,0 +1,313 @@
+"""The HQ's data: where an upload goes, and the read model the pages use.
+
+Everything lives under one root key (``HQ_KEY``) in plain BTrees, so the
+HQ adds no persistent class of its own to the file format::
+
+    root['cybertools_tracking.hq']       OOBTree
+      'keys'      key id -> PersistentMapping(kind, group, created, hash)
+      'hashes'    sha256 of a key -> key id (keys are stored as hashes only)
+      'used'      key id -> epoch seconds last used (written hourly at most)
+      'groups'    group -> OOBTree:
+        'apps'    application -> OOBTree (an Application below):
+          'storage'      TrackingStorage: every value kept, as a track
+          'versions'     OOTreeSet of versions seen
+          'users'        user -> LLTreeSet of the client track Numbers stored
+          'userCount'    Length
+          'done'         user + NUL + Idempotency-Key -> the reply (JSON)
+          'trackables'   name -> PersistentMapping(type, description)
+          'latest'       name -> OOBTree user -> (value, version, time, number)
+          'holders'      name -> Length: users with a latest value
+          'days'         name -> OOBTree 'day NUL version[ NUL state]' -> Length
+          'states'       name -> OOBTree state -> Length: users by latest state
+
+Why this shape: concurrent uploads of different users must not collide.
+Each user's latest values and stored Numbers are keys of their own (BTrees
+merge concurrent inserts of different keys), and every figure shared by
+users is a ``BTrees.Length.Length``, whose conflicts resolve by adding,
+also for the per-day totals two HQ processes write at once. What still
+conflicts (the first upload of a new application, version or trackable,
+two uploads of one user at once, a bucket split) is retried by pyramid_retry.
+
+The functions below are the Python API of the read model (``applications``,
+``trackables``, ``trackable``, ``history``); the JSON API returns what
+they return.
+"""
+
+import datetime
+import hashlib
+import json
+import time
+
+from BTrees.Length import Length
+from BTrees.LLBTree import LLTreeSet
+from BTrees.OOBTree import OOBTree, OOTreeSet
+from persistent.mapping import PersistentMapping
+
+from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.protocol import NUMBER, RUN
+
+HQ_KEY = 'cybertools_tracking.hq'
+NUMERIC = ('Statistic', 'Timer', 'Sequence')
+_SEP = '\x00'
+
+
+class NotFound(LookupError):
+    """No such application or trackable in the group (or not the group's)."""
+
+
+# the layout
+
+def hqRoot(conn, create=False):
+    """The HQ's OOBTree in the connection's root; None when there is none
+    and create is false (created in the caller's transaction otherwise)."""
+    root = conn.root()
+    hq = root.get(HQ_KEY)
+    if hq is None and create:
+        hq = root[HQ_KEY] = OOBTree()
+        hq['keys'] = OOBTree()
+        hq['hashes'] = OOBTree()
+        hq['used'] = OOBTree()
+        hq['groups'] = OOBTree()
+    return hq
+
+
+def ensureGroup(hq, group):
+    groups = hq['groups']
+    if group not in groups:
+        g = groups[group] = OOBTree()
+        g['apps'] = OOBTree()
+    return groups[group]
+
+
+def _application(group, name, create=False):
+    apps = group['apps']
+    app = apps.get(name)
+    if app is None and create:
+        app = apps[name] = OOBTree()
+        app['storage'] = TrackingStorage()
+        app['versions'] = OOTreeSet()
+        app['users'] = OOBTree()
+        app['userCount'] = Length()
+        app['done'] = OOBTree()
+        for part in ('trackables', 'latest', 'holders', 'days', 'states'):
+            app[part] = OOBTree()
+    return app
+
+
+def _trackable(app, name, kind, description):
+    info = app['trackables'].get(name)
+    if info is None:
+        app['trackables'][name] = PersistentMapping(
+            type=kind, description=description)
+        app['latest'][name] = OOBTree()
+        app['holders'][name] = Length()
+        app['days'][name] = OOBTree()
+        app['states'][name] = OOBTree()
+    elif info['type'] != kind or (description
+                                  and info['description'] != description):
+        info['type'] = kind
+        if description:
+            info['description'] = description
+
+
+def _add(tree, key, delta):
+    counter = tree.get(key)
+    if counter is None:
+        counter = tree[key] = Length()
+    counter.change(delta)
+
+
+def day(timeStamp):
+    """'YYYY-MM-DD' (UTC) of epoch seconds."""
+    return datetime.datetime.fromtimestamp(
+        timeStamp, datetime.timezone.utc).strftime('%Y-%m-%d')
+
+
+# recording an upload
+
+def replyFor(app, user, key):
+    """The reply stored for an upload with this Idempotency-Key, or None."""
+    if app is None or not key:
+        return None
+    text = app['done'].get(user + _SEP + key)
+    return json.loads(text) if text is not None else None
+
+
+def findApplication(hq, group, name):
+    g = hq['groups'].get(group)
+    return None if g is None else g['apps'].get(name)
+
+
+def record(hq, group, upload, idempotencyKey=None, now=None):
+    """Store a checked Upload (hq.validate) for group in the current
+    transaction; return the reply (a dict): stored, skipped (tracks the
+    HQ had already), and the trackables named. An upload with an
+    Idempotency-Key the HQ has recorded for that user stores nothing and
+    gets its first reply again."""
+    now = int(time.time() if now is None else now)
+    app = findApplication(hq, group, upload.application)
+    earlier = replyFor(app, upload.user, idempotencyKey)
+    if earlier is not None:
+        return earlier
+    app = _application(ensureGroup(hq, group), upload.application,
+                       create=True)
+    storage = app['storage']
+    if upload.version not in app['versions']:
+        app['versions'].add(upload.version)
+    numbers = app['users'].get(upload.user)
+    if numbers is None:
+        numbers = app['users'][upload.user] = LLTreeSet()
+        app['userCount'].change(1)
+    stored = skipped = 0
+    for item in upload.trackables:
+        _trackable(app, item.name, item.type, item.description)
+        if item.entries:
+            for entry in item.entries:
+                if entry.number in numbers:
+                    skipped += 1
+                    continue
+                numbers.add(entry.number)
+                _keep(app, storage, upload, item, entry.value, entry.time,
+                      entry.number, entry.run, entry.extra)
+                stored += 1
+        else:
+            # No history for it in this body (an original client, or a
+            # trackable that only Data names): the value is one entry.
+            _keep(app, storage, upload, item, item.value, now, None, None,
+                  {})
+            stored += 1
+    reply = {'status': 'ok', 'stored': stored, 'skipped': skipped,
+             'trackables': len(upload.trackables)}
+    if idempotencyKey:
+        app['done'][upload.user + _SEP + idempotencyKey] = json.dumps(reply)
+    return reply
+
+
+def _keep(app, storage, upload, item, value, when, number, run, extra):
+    name, user, version = item.name, upload.user, upload.version
+    data = dict(extra)
+    data['Count' if item.type != 'State' else 'State'] = value
+    data['Version'] = version
+    if number is not None:
+        data[NUMBER] = number
+        data[RUN] = run
+    storage.saveUserTrack(name, 0, user, data, timeStamp=when)
+    latest = app['latest'][name]
+    previous = latest.get(user)
+    if previous is not None and number is not None \
+            and previous[3] is not None and previous[3] > number:
+        return      # an older change arriving late: history only
+    latest[user] = (value, version, when, number)
+    if previous is None:
+        app['holders'][name].change(1)
+    days = app['days'][name]
+    if item.type == 'State':
+        _add(days, _SEP.join((day(when), version, value)), 1)
+        states = app['states'][name]
+        if previous is None or previous[0] != value:
+            if previous is not None:
+                _add(states, previous[0], -1)
+            _add(states, value, 1)
+    else:
+        before = previous[0] if previous is not None \
+            and not isinstance(previous[0], str) else 0
+        _add(days, _SEP.join((day(when), version)), value - before)
+
+
+# reading
+
+def applications(hq, group):
+    """[{'name', 'versions': [...], 'users': n}] of the group, by name."""
+    g = hq['groups'].get(group) if hq is not None else None
+    if g is None:
+        return []
+    return [{'name': name, 'versions': list(app['versions']),
+             'users': app['userCount']()}
+            for name, app in g['apps'].items()]
+
+
+def _app(hq, group, name):
+    app = findApplication(hq, group, name) if hq is not None else None
+    if app is None:
+        raise NotFound(f'no application {name!r}')
+    return app
+
+
+def trackables(hq, group, application):
+    """[{'name', 'type', 'description', 'users': n}] of an application;
+    NotFound for an application the group does not have."""
+    app = _app(hq, group, application)
+    return [{'name': name, 'type': info['type'],
+             'description': info['description'],
+             'users': app['holders'][name]()}
+            for name, info in app['trackables'].items()]
+
+
+def trackable(hq, group, application, name, version=None, start=None,
+              end=None):
+    """One trackable: name, type, description, latest ({user: value}),
+    series ([{'day', 'value'}], per day: the total change of a number over
+    all users, or {state: changes} of a State), and total and mean of the
+    latest values (numbers) or states ({state: users}, by latest state).
+    version: only that version's (latest values uploaded with it, and its
+    days); start, end: 'YYYY-MM-DD' bounds of the series (inclusive)."""
+    app = _app(hq, group, application)
+    info = app['trackables'].get(name)
+    if info is None:
+        raise NotFound(f'no trackable {name!r} in {application!r}')
+    kind = info['type']
+    latest = {user: entry[0] for user, entry in app['latest'][name].items()
+              if version is None or entry[1] == version}
+    series = {}
+    for key, counter in app['days'][name].items(
+            min=start, max=None if end is None else end + '\x01'):
+        parts = key.split(_SEP)
+        if version is not None and parts[1] != version:
+            continue
+        if kind == 'State':
+            states = series.setdefault(parts[0], {})
+            states[parts[2]] = states.get(parts[2], 0) + counter()
+        else:
+            series[parts[0]] = series.get(parts[0], 0) + counter()
+    result = {'name': name, 'type': kind,
+              'description': info['description'], 'latest': latest,
+              'series': [{'day': d, 'value': v}
+                         for d, v in sorted(series.items())]}
+    if kind == 'State':
+        if version is None:
+            result['states'] = {state: counter()
+                                for state, counter
+                                in app['states'][name].items()
+                                if counter()}
+        else:
+            counts = {}
+            for value in latest.values():
+                counts[value] = counts.get(value, 0) + 1
+            result['states'] = dict(sorted(counts.items()))
+    else:
+        total = sum(latest.values())
+        result['total'] = total
+        result['mean'] = total / len(latest) if latest else None
+    return result
+
+
+def history(hq, group, application, name, user):
+    """[{'time', 'value', 'run', 'number'}] of every value stored for user,
+    oldest first (run and number are None for values from Data)."""
+    app = _app(hq, group, application)
+    info = app['trackables'].get(name)
+    if info is None:
+        raise NotFound(f'no trackable {name!r} in {application!r}')
+    field = 'State' if info['type'] == 'State' else 'Count'
+    return [{'time': track.timeStamp, 'value': track.data.get(field),
+             'run': track.data.get(RUN), 'number': track.data.get(NUMBER)}
+            for track in app['storage'].query(taskId=name, userName=user)]
+
+
+def tracksStored(hq, group, application):
+    """The number of tracks the application's storage holds."""
+    return len(_app(hq, group, application)['storage'])
+
+
+def keyHash(key):
+    return hashlib.sha256(key.encode('utf-8')).hexdigest()
