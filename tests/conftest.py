@@ -3,3 +3,4 @@
 in upload_fixtures.py."""
 
 from upload_fixtures import dead_url, hq, open_tracker  # noqa: F401 (fixtures)
+from hq_fixtures import hqapp  # noqa: F401,E402 (fixture)
