@@ -12,6 +12,9 @@ Settings (under the ``tracking.`` prefix, as Pyramid add-ons do):
   application configures that add-on.
 * ``tracking.root_key``: the root key of the storage (default
   ``tracking``).
+* ``tracking.retry_backoff``: seconds; before the n-th retry of a
+  conflicting request a random wait of up to this times 2**n (default
+  0.01), so requests that collided do not collide again at once.
 
 Each request then has ``request.tracking``, the TrackingStorage, on a
 connection bound to the request's transaction (``request.tm``): what a
@@ -27,13 +30,19 @@ The storage is created once, at startup, on a connection of its own
 applications (such as the HQ) that keep more than the storage.
 """
 
+import random
+import time
+
 from pyramid.exceptions import ConfigurationError
+from pyramid_retry import BeforeRetry
 
 from cybertools_tracking.db import (
     DEFAULT_KEY, DatabaseError, ensureStorage, getStorage, openDB)
 
 URI = 'tracking.uri'
 ROOT_KEY = 'tracking.root_key'
+BACKOFF = 'tracking.retry_backoff'
+DEFAULT_BACKOFF_S = 0.01
 
 
 def includeme(config):
@@ -63,9 +72,25 @@ def includeme(config):
         registry.tracking_db = db
         registry.tracking_db_shared = True      # pyramid_zodbconn owns it
     ensureStorage(db, key)
+    try:
+        backoff = float(settings.get(BACKOFF, DEFAULT_BACKOFF_S))
+    except ValueError:
+        backoff = -1
+    if not 0 <= backoff <= 10:
+        raise ConfigurationError(f'{BACKOFF} must be seconds from 0 to 10, '
+                                 f'not {settings.get(BACKOFF)!r}')
+    settings[BACKOFF] = backoff
+    config.add_subscriber(_pause, BeforeRetry)
     config.add_request_method(trackingConnection, 'tracking_connection',
                               reify=True)
     config.add_request_method(tracking, 'tracking', reify=True)
+
+
+def _pause(event):
+    backoff = event.request.registry.settings[BACKOFF]
+    attempt = event.environ.get('retry.attempt', 0)
+    if backoff:
+        time.sleep(random.uniform(0, backoff * 2 ** min(attempt, 8)))
 
 
 def trackingConnection(request):

@@ -49,13 +49,18 @@ from pyramid.config import Configurator
 
 from cybertools_tracking.hq.model import hqRoot
 
-SETTINGS_PREFIX = 'tracking.'
+# Uploads of new users split buckets and, while an application's trees are
+# small, meet in the same tree node: a few conflicts in a row happen when
+# many clients upload at once.
+DEFAULT_ATTEMPTS = 10
 
 
 def makeApp(settings):
     """The HQ's WSGI application for settings (``tracking.uri`` at least,
     see cybertools_tracking.pyramid)."""
-    config = Configurator(settings=dict(settings))
+    settings = dict(settings)
+    settings.setdefault('retry.attempts', DEFAULT_ATTEMPTS)
+    config = Configurator(settings=settings)
     config.include('cybertools_tracking.pyramid')
     ensureHQ(config.registry.tracking_db)
     config.include('cybertools_tracking.hq.views')

@@ -299,9 +299,14 @@ def history(hq, group, application, name, user):
     if info is None:
         raise NotFound(f'no trackable {name!r} in {application!r}')
     field = 'State' if info['type'] == 'State' else 'Count'
-    return [{'time': track.timeStamp, 'value': track.data.get(field),
-             'run': track.data.get(RUN), 'number': track.data.get(NUMBER)}
-            for track in app['storage'].query(taskId=name, userName=user)]
+    entries = [{'time': track.timeStamp, 'value': track.data.get(field),
+                'run': track.data.get(RUN), 'number': track.data.get(NUMBER)}
+               for track in app['storage'].query(taskId=name, userName=user)]
+    # The HQ's own track numbers follow the order of arrival, which two
+    # processes (or two pooled connections) interleave: order by the
+    # client's time, then by its Number, which rises per user.
+    entries.sort(key=lambda e: (e['time'], e['number'] or 0))
+    return entries
 
 
 def tracksStored(hq, group, application):

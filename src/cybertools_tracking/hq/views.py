@@ -36,7 +36,11 @@ def upload(request):
     if request.content_length is not None and request.content_length > limit:
         return _error(413, f'the body is larger than {limit} bytes; send '
                            f'fewer tracks at a time')
-    raw = request.body_file.read(limit + 1)
+    # From the start every time: pyramid_retry runs a request that
+    # conflicted again, on the same (seekable) input.
+    request.make_body_seekable()
+    request.body_file_raw.seek(0)
+    raw = request.body_file_raw.read(limit + 1)
     if len(raw) > limit:
         return _error(413, f'the body is larger than {limit} bytes; send '
                            f'fewer tracks at a time')

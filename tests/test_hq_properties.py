@@ -1,0 +1,82 @@
+"""Property-based bodies against the HQ: whatever arrives, the reply is
+never a 500, and a body that is refused stores nothing."""
+
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cybertools_tracking import protocol
+from cybertools_tracking.hq import model
+
+from hq_fixtures import body, track
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats()
+    | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12)
+
+FIELDS = [protocol.API_KEY, protocol.USER, protocol.APPLICATION,
+          protocol.VERSION, protocol.DATA, protocol.TRACKS]
+
+
+def stored(hqapp):
+    def work(hq):
+        return sum(len(app['storage'])
+                   for group in hq['groups'].values()
+                   for app in group['apps'].values())
+    return hqapp.read(work)
+
+
+def check(hqapp, raw):
+    before = stored(hqapp)
+    reply = hqapp.app.post(protocol.UPLOAD_PATH, raw, status='*',
+                           content_type='application/json')
+    assert reply.status_int in (200, 400, 403, 413), reply
+    if reply.status_int != 200:
+        assert stored(hqapp) == before, reply.json
+    return reply
+
+
+SLOW = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                       HealthCheck.too_slow])
+
+
+@SLOW
+@given(raw=st.binary(max_size=200))
+def test_random_bytes(hqapp, raw):
+    check(hqapp, raw)
+
+
+@SLOW
+@given(field=st.sampled_from(FIELDS), value=json_values)
+def test_a_valid_body_with_one_field_replaced(hqapp, field, value):
+    key = getattr(hqapp, 'uploadKey', None)
+    if key is None:
+        key = hqapp.uploadKey = hqapp.addKey('acme')[1]
+    upload = body(key, tracks={'clicks': [track(1, 3)]})
+    upload[field] = value
+    check(hqapp, json.dumps(upload).encode('utf-8', 'surrogatepass'))
+
+
+@SLOW
+@given(entry=st.dictionaries(
+    st.sampled_from(['Number', 'Run', 'Time', 'Count', 'State', 'x']),
+    json_values, max_size=6),
+    data=st.dictionaries(st.sampled_from(['type', 'description', 'data']),
+                         json_values | st.sampled_from(
+                             ['Statistic', 'State', 'Timer', 'Sequence']),
+                         max_size=3))
+def test_odd_tracks_and_data_entries(hqapp, entry, data):
+    key = getattr(hqapp, 'uploadKey', None)
+    if key is None:
+        key = hqapp.uploadKey = hqapp.addKey('acme')[1]
+    upload = body(key, data={'clicks': data}, tracks={'clicks': [entry]})
+    reply = check(hqapp, json.dumps(upload).encode('utf-8',
+                                                    'surrogatepass'))
+    if reply.status_int == 200:
+        # What was accepted reads back through the read model.
+        hqapp.read(model.trackable, 'acme', 'MyApp', 'clicks')
