@@ -105,14 +105,14 @@ def jsonable(value):
 
 
 def cleanText(text):
-    """text with what is not Unicode text (lone surrogates) replaced by
-    U+FFFD, so it encodes as UTF-8."""
+    """text with each lone surrogate (what is not Unicode text) replaced
+    by U+FFFD, so it encodes as UTF-8."""
     try:
         text.encode('utf-8')
         return text
     except UnicodeEncodeError:
-        return text.encode('utf-8', 'surrogatepass').decode('utf-8',
-                                                             'replace')
+        return ''.join('\ufffd' if '\ud800' <= ch <= '\udfff' else ch
+                       for ch in text)
 
 
 def _int(value):
