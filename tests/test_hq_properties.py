@@ -24,9 +24,9 @@ FIELDS = [protocol.API_KEY, protocol.USER, protocol.APPLICATION,
 
 def stored(hqapp):
     def work(hq):
-        return sum(len(app['storage'])
-                   for group in hq['groups'].values()
-                   for app in group['apps'].values())
+        return sum(model.tracksStored(hq, group, app)
+                   for group, g in hq['groups'].items()
+                   for app in g['apps'])
     return hqapp.read(work)
 
 

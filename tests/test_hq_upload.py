@@ -18,7 +18,8 @@ def tracksOf(hqapp, group, app='MyApp'):
             return []
         return [(t.taskId, t.userName, t.data.get('Number'),
                  t.data.get('Count', t.data.get('State')))
-                for t in found['storage'].query()]
+                for storage in found['users'].values()
+                for t in storage.query()]
     return hqapp.read(work)
 
 

@@ -9,9 +9,9 @@ HQ adds no persistent class of its own to the file format::
       'used'      key id -> epoch seconds last used (written hourly at most)
       'groups'    group -> OOBTree:
         'apps'    application -> OOBTree (an Application below):
-          'storage'      TrackingStorage: every value kept, as a track
+          'users'        user -> TrackingStorage: every value kept, as a track
+          'numbers'      user -> LLTreeSet of the client track Numbers stored
           'versions'     OOTreeSet of versions seen
-          'users'        user -> LLTreeSet of the client track Numbers stored
           'userCount'    Length
           'done'         user + NUL + Idempotency-Key -> the reply (JSON)
           'trackables'   name -> PersistentMapping(type, description)
@@ -21,12 +21,18 @@ HQ adds no persistent class of its own to the file format::
           'states'       name -> OOBTree state -> Length: users by latest state
 
 Why this shape: concurrent uploads of different users must not collide.
-Each user's latest values and stored Numbers are keys of their own (BTrees
-merge concurrent inserts of different keys), and every figure shared by
-users is a ``BTrees.Length.Length``, whose conflicts resolve by adding,
-also for the per-day totals two HQ processes write at once. What still
-conflicts (the first upload of a new application, version or trackable,
-two uploads of one user at once, a bucket split) is retried by pyramid_retry.
+Each user's tracks go into a TrackingStorage of the user's own: an upload
+of 500 tracks splits buckets of the track tree and the user-track table,
+and a split changes the parent node, which no conflict resolution merges;
+in one storage shared by all users, two such uploads at once conflicted
+nearly every time. Each user's latest values and stored Numbers are keys
+of their own (BTrees merge concurrent inserts of different keys), and
+every figure shared by users is a ``BTrees.Length.Length``, whose
+conflicts resolve by adding, also for the per-day totals two HQ processes
+write at once, each written once per upload, not once per track. What
+still conflicts (the first upload of a new application, version, trackable
+or day, two uploads of one user at once, a split of a shared tree) is
+retried by pyramid_retry.
 
 The functions below are the Python API of the read model (``applications``,
 ``trackables``, ``trackable``, ``history``); the JSON API returns what
@@ -44,6 +50,7 @@ from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent.mapping import PersistentMapping
 
 from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.hq.validate import Entry
 from cybertools_tracking.protocol import NUMBER, RUN
 
 HQ_KEY = 'cybertools_tracking.hq'
@@ -84,9 +91,9 @@ def _application(group, name, create=False):
     app = apps.get(name)
     if app is None and create:
         app = apps[name] = OOBTree()
-        app['storage'] = TrackingStorage()
-        app['versions'] = OOTreeSet()
         app['users'] = OOBTree()
+        app['numbers'] = OOBTree()
+        app['versions'] = OOTreeSet()
         app['userCount'] = Length()
         app['done'] = OOBTree()
         for part in ('trackables', 'latest', 'holders', 'days', 'states'):
@@ -151,31 +158,30 @@ def record(hq, group, upload, idempotencyKey=None, now=None):
         return earlier
     app = _application(ensureGroup(hq, group), upload.application,
                        create=True)
-    storage = app['storage']
     if upload.version not in app['versions']:
         app['versions'].add(upload.version)
-    numbers = app['users'].get(upload.user)
-    if numbers is None:
-        numbers = app['users'][upload.user] = LLTreeSet()
+    storage = app['users'].get(upload.user)
+    if storage is None:
+        storage = app['users'][upload.user] = TrackingStorage()
+        app['numbers'][upload.user] = LLTreeSet()
         app['userCount'].change(1)
+    numbers = app['numbers'][upload.user]
     stored = skipped = 0
     for item in upload.trackables:
         _trackable(app, item.name, item.type, item.description)
         if item.entries:
-            for entry in item.entries:
-                if entry.number in numbers:
-                    skipped += 1
-                    continue
-                numbers.add(entry.number)
-                _keep(app, storage, upload, item, entry.value, entry.time,
-                      entry.number, entry.run, entry.extra)
-                stored += 1
+            new = [entry for entry in item.entries
+                   if entry.number not in numbers]
+            skipped += len(item.entries) - len(new)
+            numbers.update([entry.number for entry in new])
         else:
             # No history for it in this body (an original client, or a
             # trackable that only Data names): the value is one entry.
-            _keep(app, storage, upload, item, item.value, now, None, None,
-                  {})
-            stored += 1
+            new = [Entry(item.value, now)]
+        for entry in new:
+            _save(storage, upload, item, entry)
+        _aggregate(app, upload, item, new)
+        stored += len(new)
     reply = {'status': 'ok', 'stored': stored, 'skipped': skipped,
              'trackables': len(upload.trackables)}
     if idempotencyKey:
@@ -183,35 +189,52 @@ def record(hq, group, upload, idempotencyKey=None, now=None):
     return reply
 
 
-def _keep(app, storage, upload, item, value, when, number, run, extra):
+def _save(storage, upload, item, entry):
+    data = dict(entry.extra)
+    data['Count' if item.type != 'State' else 'State'] = entry.value
+    data['Version'] = upload.version
+    if entry.number is not None:
+        data[NUMBER] = entry.number
+        data[RUN] = entry.run
+    storage.saveUserTrack(item.name, 0, upload.user, data,
+                          timeStamp=entry.time)
+
+
+def _aggregate(app, upload, item, entries):
+    """Move the read model by entries (new, oldest first): the figures are
+    summed here and each counter is written once per upload, not once per
+    track."""
     name, user, version = item.name, upload.user, upload.version
-    data = dict(extra)
-    data['Count' if item.type != 'State' else 'State'] = value
-    data['Version'] = version
-    if number is not None:
-        data[NUMBER] = number
-        data[RUN] = run
-    storage.saveUserTrack(name, 0, user, data, timeStamp=when)
     latest = app['latest'][name]
-    previous = latest.get(user)
-    if previous is not None and number is not None \
-            and previous[3] is not None and previous[3] > number:
-        return      # an older change arriving late: history only
-    latest[user] = (value, version, when, number)
-    if previous is None:
+    previous = first = latest.get(user)
+    isState = item.type == 'State'
+    sums = {}
+    for entry in entries:
+        if previous is not None and entry.number is not None \
+                and previous[3] is not None and previous[3] > entry.number:
+            continue    # an older change arriving late: history only
+        if isState:
+            key = _SEP.join((day(entry.time), version, entry.value))
+            sums[key] = sums.get(key, 0) + 1
+        else:
+            before = previous[0] if previous is not None \
+                and not isinstance(previous[0], str) else 0
+            key = _SEP.join((day(entry.time), version))
+            sums[key] = sums.get(key, 0) + entry.value - before
+        previous = (entry.value, version, entry.time, entry.number)
+    if previous is first:
+        return
+    latest[user] = previous
+    if first is None:
         app['holders'][name].change(1)
     days = app['days'][name]
-    if item.type == 'State':
-        _add(days, _SEP.join((day(when), version, value)), 1)
+    for key, delta in sums.items():
+        _add(days, key, delta)
+    if isState and (first is None or first[0] != previous[0]):
         states = app['states'][name]
-        if previous is None or previous[0] != value:
-            if previous is not None:
-                _add(states, previous[0], -1)
-            _add(states, value, 1)
-    else:
-        before = previous[0] if previous is not None \
-            and not isinstance(previous[0], str) else 0
-        _add(days, _SEP.join((day(when), version)), value - before)
+        if first is not None:
+            _add(states, first[0], -1)
+        _add(states, previous[0], 1)
 
 
 # reading
@@ -299,19 +322,22 @@ def history(hq, group, application, name, user):
     if info is None:
         raise NotFound(f'no trackable {name!r} in {application!r}')
     field = 'State' if info['type'] == 'State' else 'Count'
+    storage = app['users'].get(user)
+    tracks = storage.query(taskId=name) if storage is not None else ()
     entries = [{'time': track.timeStamp, 'value': track.data.get(field),
                 'run': track.data.get(RUN), 'number': track.data.get(NUMBER)}
-               for track in app['storage'].query(taskId=name, userName=user)]
-    # The HQ's own track numbers follow the order of arrival, which two
-    # processes (or two pooled connections) interleave: order by the
+               for track in tracks]
+    # The HQ's own track numbers follow the order of arrival, which may
+    # differ from the order of recording (a late retry): order by the
     # client's time, then by its Number, which rises per user.
     entries.sort(key=lambda e: (e['time'], e['number'] or 0))
     return entries
 
 
 def tracksStored(hq, group, application):
-    """The number of tracks the application's storage holds."""
-    return len(_app(hq, group, application)['storage'])
+    """The number of tracks the HQ holds for the application."""
+    return sum(len(storage) for storage
+               in _app(hq, group, application)['users'].values())
 
 
 def keyHash(key):
