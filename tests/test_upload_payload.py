@@ -9,7 +9,8 @@ from zope.interface.verify import verifyObject
 from cybertools_tracking.db import openDB, getStorage
 from cybertools_tracking.upload import (
     SUBMISSIONS_TASK, TRACKS_KEY, UPLOAD_PATH, Uploader)
-from cybertools_tracking.upload.interfaces import IHQClient, IUploader
+from cybertools_tracking.upload.interfaces import (
+    IHQClient, IUploader, IUploadSource)
 from cybertools_tracking.usage import AnonymousUsageTracker
 from upload_fixtures import UUID, stored_place
 
@@ -25,6 +26,8 @@ def rpg(tracker):
 def test_interfaces(open_tracker, hq):
     tracker = open_tracker()
     assert verifyObject(IHQClient, tracker)
+    assert verifyObject(IUploadSource, tracker)
+    assert tracker.storage_oid() is not None
     tracker.setup_hq(hq.url, 'KEY')
     assert isinstance(tracker.uploader, Uploader)
     assert tracker.uploader is tracker.uploader
