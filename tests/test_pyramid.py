@@ -2,6 +2,8 @@
 request.tracking in the request's transaction (committed, aborted,
 retried on a conflict), the storage made at startup, pyramid_zodbconn."""
 
+from pathlib import Path
+
 import transaction
 import pytest
 import webtest
@@ -155,3 +157,33 @@ def test_the_connection_of_pyramid_zodbconn_is_used(tmp_path):
     assert seen == [True]
     config.registry._zodb_databases[''].close()
     assert [task for task, _, _ in stored(path)] == ['save']
+
+
+def readmeExample():
+    text = (Path(__file__).parent.parent / 'README.txt').read_text()
+    start = text.index('An app that records page views')
+    block = text[start:text.index('\nThe HQ\n', start)]
+    lines = block.split('::\n', 1)[1].splitlines()
+    return '\n'.join(line[2:] for line in lines)
+
+
+def test_the_readme_page_view_app(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    source = readmeExample()
+    assert len(source.strip().splitlines()) <= 22
+    served = []
+    namespace = {}
+    source = source.replace('from waitress import serve\n', '')
+    exec(compile(source, 'README.txt', 'exec'),
+         dict(namespace, serve=lambda app, **kw: served.append(app)))
+    app = webtest.TestApp(served[0])
+    for path in ['/', '/about', '/'] + ['/about'] * 10:
+        newest = app.get(path).json
+    assert len(newest) == 10
+    assert newest[0][0] == 'about'
+    visitors = {user for _, user, _ in newest}
+    assert len(visitors) == 1        # one session cookie, one visitor
+    other = webtest.TestApp(served[0]).get('/').json
+    assert other[0][0] == 'home' and other[0][1] not in visitors
+    closeDatabase(served[0].registry)
+    assert len(stored(tmp_path / 'pageviews.fs')) == 14
