@@ -8,15 +8,20 @@ How an upload maps onto the storage, and why
 ---------------------------------------------
 
 * **Group**: every key belongs to a group (a customer, a team). A group's
-  data lives in a subtree of its own, with a TrackingStorage per
-  application: no query, key or count can cross from one group into
-  another, and a group can be dropped whole.
-* **Application**: one TrackingStorage per (group, application), so the
-  HQ's storage of an application looks like one big client database: the
-  same tasks, users and queries.
-* **Trackable** -> ``taskId``; **user identifier** -> ``userName``.
-  A user's history of a trackable is then the storage's task+user query,
-  which the user-track table answers in a few bucket reads.
+  data lives in a subtree of its own: no query, key or count can cross
+  from one group into another, and a group can be dropped whole.
+* **Application**: a subtree per (group, application) holding its users,
+  versions, trackables and the read model.
+* **User identifier**: each user's tracks go into a TrackingStorage of
+  the user's own, with ``userName`` = the user identifier, so the HQ's
+  copy of a user looks like the client's own database. Why not one
+  storage per application: an upload of 500 tracks splits buckets of the
+  track tree and the user-track table, a split rewrites the parent node,
+  and concurrent splits cannot be merged; with one storage for all users,
+  uploads arriving together conflicted again and again. Per user, only
+  two uploads of the same user can meet there.
+* **Trackable** -> ``taskId``, so a user's history of a trackable is the
+  storage's task query.
 * **Tracks**: each entry becomes one track with ``timeStamp`` = its
   ``Time`` and data = its fields (``Count``/``State`` and the rest) plus
   the client's ``Number`` and ``Run`` and the upload's ``Version``.
@@ -49,9 +54,9 @@ from pyramid.config import Configurator
 
 from cybertools_tracking.hq.model import hqRoot
 
-# Uploads of new users split buckets and, while an application's trees are
-# small, meet in the same tree node: a few conflicts in a row happen when
-# many clients upload at once.
+# The first uploads of a new application, version, trackable or day insert
+# the same keys into shared trees, and shared trees split: when many
+# clients upload at once a request may conflict a few times in a row.
 DEFAULT_ATTEMPTS = 10
 
 
