@@ -80,3 +80,67 @@ def test_odd_tracks_and_data_entries(hqapp, entry, data):
     if reply.status_int == 200:
         # What was accepted reads back through the read model.
         hqapp.read(model.trackable, 'acme', 'MyApp', 'clicks')
+
+
+# What the tracker can record, the HQ accepts: a body the uploader builds
+# is never refused (a refused batch would stop the uploads behind it).
+
+names = st.text(min_size=1, max_size=30).filter(lambda n: n.strip()
+                                                and not n.startswith('__'))
+anyText = st.text(max_size=40) | st.sampled_from(['file-\udcff', '\ud800'])
+numbers = st.integers(min_value=1 - 10 ** 308, max_value=10 ** 308 - 1) \
+    | st.floats(min_value=-9.9e307, max_value=9.9e307)
+
+
+@st.composite
+def recorded(draw):
+    trackables = draw(st.dictionaries(
+        names, st.sampled_from(['Statistic', 'State', 'Timer', 'Sequence']),
+        min_size=1, max_size=4))
+    changes = []
+    for name, kind in trackables.items():
+        for _ in range(draw(st.integers(1, 3))):
+            if kind == 'State':
+                changes.append((name, {'Count': 1, 'State': draw(anyText)}))
+            else:
+                changes.append((name, {'Count': draw(numbers)}))
+    return trackables, changes
+
+
+@SLOW
+@given(recorded=recorded(), user=anyText.filter(bool),
+       application=anyText.filter(bool),
+       version=anyText.filter(bool) | st.floats(0.1, 9.9),
+       description=anyText)
+def test_what_the_uploader_builds_is_accepted(hqapp, recorded, user,
+                                              application, version,
+                                              description):
+    from cybertools_tracking.btree import TrackingStorage
+    from cybertools_tracking.upload import payload
+    key = getattr(hqapp, 'uploadKey', None)
+    if key is None:
+        key = hqapp.uploadKey = hqapp.addKey('acme')[1]
+    trackables, changes = recorded
+    storage = TrackingStorage()
+    start = getattr(hqapp, 'numbersUsed', 0)
+    for name, data in changes:
+        storage.saveUserTrack(name, 0, 'u', data)
+    items = [(num + start, track) for num, track in
+             ((int(i), t) for i, t in storage.itemsAfter(0))]
+    hqapp.numbersUsed = start + len(items)
+    registry = {name: {'type': kind, 'description': description}
+                for name, kind in trackables.items()}
+    raw = payload.encode(payload.buildBody(key, user, application, version,
+                                           items, registry))
+    reply = check(hqapp, raw)
+    assert reply.status_int == 200, reply.json
+    assert reply.json['stored'] == len(items)
+    # And it reads back: every trackable's figures and the user's history.
+    from cybertools_tracking.protocol import cleanText, jsonable
+    for name in trackables:
+        got = hqapp.read(model.trackable, 'acme', cleanText(application),
+                         cleanText(name))
+        json.dumps(jsonable(got), allow_nan=False)
+        history = hqapp.read(model.history, 'acme', cleanText(application),
+                             cleanText(name), cleanText(user))
+        assert len(history) >= 1

@@ -24,12 +24,13 @@ same key and the same tracks.
 Values JSON cannot carry as they are travel in a documented form (see
 ``jsonable``): a str with characters that are not Unicode text (lone
 surrogates, as ``os.listdir`` gives for undecodable file names) has those
-replaced by U+FFFD; an int of more than ``MAX_INT_DIGITS`` decimal digits
-(Python refuses to write those as decimal text) travels as its hex str
+replaced by U+FFFD; an int of 4,000 decimal digits or more (Python
+refuses to write those as decimal text) travels as its hex str
 (``"0x1b3..."``), and a float that is not finite as its str (``"inf"``,
 ``"nan"``). ``jsonable`` never raises, so one odd value can never stop the
-uploads behind it. The tracker refuses such numbers for Statistics, Timers
-and Sequences when they are recorded (an HQ wants a finite number there);
+uploads behind it. The tracker refuses, when they are recorded, values of
+Statistics, Timers and Sequences that are not finite or have more than
+``MAX_INT_DIGITS`` digits (an HQ wants a number it can add up there);
 these forms are for the free fields of a track and for old databases.
 """
 
@@ -66,10 +67,13 @@ NO_STATE_TEXT = 'No State'      # what the original sent for a State without one
 NUMERIC_TYPES = tuple(t for t in TYPES if t != 'State')
 
 MAX_BODY_BYTES = 1024 * 1024
-# Python refuses to turn longer ints into text (sys.set_int_max_str_digits);
-# an int this long goes as a str of its digits, shortened in the middle.
-MAX_INT_DIGITS = 4000
+# The numbers a Statistic, Timer or Sequence may hold, and an HQ accepts:
+# every one of them converts to a float, so sums mixing ints and floats
+# never fail. Longer ints in the free fields of a track go as hex text
+# (Python refuses to write ints of more than 4,300 digits as decimals).
+MAX_INT_DIGITS = 308
 INT_LIMIT = 10 ** MAX_INT_DIGITS
+_TEXT_LIMIT = 10 ** 4000
 
 
 class Reply(enum.Enum):
@@ -116,6 +120,6 @@ def cleanText(text):
 
 
 def _int(value):
-    if -INT_LIMIT < value < INT_LIMIT:
+    if -_TEXT_LIMIT < value < _TEXT_LIMIT:
         return value
     return hex(value)

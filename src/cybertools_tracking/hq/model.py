@@ -17,7 +17,7 @@ HQ adds no persistent class of its own to the file format::
           'trackables'   name -> PersistentMapping(type, description)
           'latest'       name -> OOBTree user -> (value, version, time, number)
           'holders'      name -> Length: users with a latest value
-          'days'         name -> OOBTree 'day NUL version[ NUL state]' -> Length
+          'days'         name -> OOBTree (day, version[, state]) -> Length
           'states'       name -> OOBTree state -> Length: users by latest state
 
 Why this shape: concurrent uploads of different users must not collide.
@@ -42,6 +42,7 @@ they return.
 import datetime
 import hashlib
 import json
+import math
 import time
 
 from BTrees.Length import Length
@@ -115,6 +116,23 @@ def _trackable(app, name, kind, description):
         info['type'] = kind
         if description:
             info['description'] = description
+
+
+def _plus(a, b):
+    """a + b; ±inf where an int too large for a float meets a float (the
+    sum of many large values may grow past what a float holds)."""
+    try:
+        return a + b
+    except OverflowError:
+        big = a if isinstance(a, int) and abs(a) > abs(b) else b
+        return math.copysign(math.inf, big)
+
+
+def _divide(a, n):
+    try:
+        return a / n
+    except OverflowError:
+        return a // n
 
 
 def _add(tree, key, delta):
@@ -214,13 +232,13 @@ def _aggregate(app, upload, item, entries):
                 and previous[3] is not None and previous[3] > entry.number:
             continue    # an older change arriving late: history only
         if isState:
-            key = _SEP.join((day(entry.time), version, entry.value))
+            key = (day(entry.time), version, entry.value)
             sums[key] = sums.get(key, 0) + 1
         else:
             before = previous[0] if previous is not None \
                 and not isinstance(previous[0], str) else 0
-            key = _SEP.join((day(entry.time), version))
-            sums[key] = sums.get(key, 0) + entry.value - before
+            key = (day(entry.time), version)
+            sums[key] = _plus(sums.get(key, 0), _plus(entry.value, -before))
         previous = (entry.value, version, entry.time, entry.number)
     if previous is first:
         return
@@ -230,10 +248,14 @@ def _aggregate(app, upload, item, entries):
     days = app['days'][name]
     for key, delta in sums.items():
         _add(days, key, delta)
-    if isState and (first is None or first[0] != previous[0]):
+    # A trackable may change its type between uploads (another release
+    # declares it otherwise): a value of the other kind counts as none.
+    before = first[0] if first is not None and isinstance(first[0], str) \
+        else None
+    if isState and before != previous[0]:
         states = app['states'][name]
-        if first is not None:
-            _add(states, first[0], -1)
+        if before is not None:
+            _add(states, before, -1)
         _add(states, previous[0], 1)
 
 
@@ -279,19 +301,25 @@ def trackable(hq, group, application, name, version=None, start=None,
     if info is None:
         raise NotFound(f'no trackable {name!r} in {application!r}')
     kind = info['type']
+    wanted = str if kind == 'State' else (int, float)
+    # Values of the other kind (the trackable changed its type) are left
+    # out.
     latest = {user: entry[0] for user, entry in app['latest'][name].items()
-              if version is None or entry[1] == version}
+              if (version is None or entry[1] == version)
+              and isinstance(entry[0], wanted)}
     series = {}
     for key, counter in app['days'][name].items(
-            min=start, max=None if end is None else end + '\x01'):
-        parts = key.split(_SEP)
-        if version is not None and parts[1] != version:
+            min=None if start is None else (start,),
+            max=None if end is None else (end + '\x00',)):
+        if version is not None and key[1] != version:
             continue
-        if kind == 'State':
-            states = series.setdefault(parts[0], {})
-            states[parts[2]] = states.get(parts[2], 0) + counter()
-        else:
-            series[parts[0]] = series.get(parts[0], 0) + counter()
+        # A key of the other kind (the trackable changed its type) is
+        # left out.
+        if kind == 'State' and len(key) == 3:
+            states = series.setdefault(key[0], {})
+            states[key[2]] = states.get(key[2], 0) + counter()
+        elif kind != 'State' and len(key) == 2:
+            series[key[0]] = series.get(key[0], 0) + counter()
     result = {'name': name, 'type': kind,
               'description': info['description'], 'latest': latest,
               'series': [{'day': d, 'value': v}
@@ -308,9 +336,11 @@ def trackable(hq, group, application, name, version=None, start=None,
                 counts[value] = counts.get(value, 0) + 1
             result['states'] = dict(sorted(counts.items()))
     else:
-        total = sum(latest.values())
+        total = 0
+        for value in latest.values():
+            total = _plus(total, value)
         result['total'] = total
-        result['mean'] = total / len(latest) if latest else None
+        result['mean'] = _divide(total, len(latest)) if latest else None
     return result
 
 

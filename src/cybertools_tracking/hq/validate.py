@@ -16,8 +16,7 @@ from cybertools_tracking.names import TYPES
 # Times the HQ accepts for a track: from 1970 up to the end of year 9999,
 # so every time has a calendar day.
 MAX_TIME = 253402300800
-MAX_NUMBER = 2 ** 63 - 1
-MAX_TEXT = 1000     # characters in a name, user identifier, version, state
+MAX_NUMBER = 2 ** 63 - 1     # track numbers and run ids
 
 
 class BadUpload(ValueError):
@@ -134,7 +133,7 @@ def _dataEntry(name, entry):
     if not isinstance(description, str):
         raise BadUpload(f'{where}: "description" must be a string, not '
                         f'{_jsonType(description)}')
-    _checkText(description, f'{where}: "description"', limit=None)
+    _checkText(description, f'{where}: "description"')
     if protocol.VALUE not in entry:
         raise BadUpload(f'{where} has no "{protocol.VALUE}" (its value)')
     value = _value(kind, entry[protocol.VALUE], f'{where}: "data"')
@@ -154,8 +153,9 @@ def _value(kind, value, where):
             or (isinstance(value, float) and not math.isfinite(value)):
         raise BadUpload(f'{where} of a {kind} must be a finite number, not '
                         f'{_jsonType(value)}')
-    if isinstance(value, int) and abs(value) > MAX_NUMBER:
-        raise BadUpload(f'{where} of a {kind} must fit in 64 bits')
+    if not -protocol.INT_LIMIT < value < protocol.INT_LIMIT:
+        raise BadUpload(f'{where} of a {kind} must have at most '
+                        f'{protocol.MAX_INT_DIGITS} digits')
     return value
 
 
@@ -210,15 +210,14 @@ def _text(body, key):
         raise BadUpload(f'the field "{key}" is missing; an upload has '
                         f'{", ".join(map(repr, protocol.REQUIRED_FIELDS))}')
     value = body[key]
-    if not isinstance(value, str) or not value.strip():
+    # Any text the tracker may be given: whitespace is text too.
+    if not isinstance(value, str) or not value:
         raise BadUpload(_wrong(key, 'a non-empty string', value, body))
     _checkText(value, f'"{key}"')
     return value
 
 
-def _checkText(text, where, limit=MAX_TEXT):
-    if limit is not None and len(text) > limit:
-        raise BadUpload(f'{where} is longer than {limit} characters')
+def _checkText(text, where):
     try:
         text.encode('utf-8')
     except UnicodeEncodeError:
@@ -230,7 +229,7 @@ def _checkTexts(value, where, depth=0):
     # The free fields of a track are stored as they come; their text must
     # be text too.
     if isinstance(value, str):
-        _checkText(value, where, limit=None)
+        _checkText(value, where)
     elif isinstance(value, float) and not math.isfinite(value):
         raise BadUpload(f'{where} holds a number that is not finite')
     elif isinstance(value, list):
@@ -238,7 +237,7 @@ def _checkTexts(value, where, depth=0):
             _checkTexts(item, where)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _checkText(key, where, limit=None)
+            _checkText(key, where)
             _checkTexts(item, where)
 
 

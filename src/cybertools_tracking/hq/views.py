@@ -104,8 +104,10 @@ def readView(work):
         if reader is None:
             return _error(403, _FORBIDDEN)
         try:
-            return Response(json_body=work(request, *reader),
-                            charset='utf-8')
+            # jsonable: a total that grew past a float is "inf", never a
+            # bare Infinity that JSON parsers refuse.
+            return Response(json_body=protocol.jsonable(
+                work(request, *reader)), charset='utf-8')
         except model.NotFound as exc:
             return _error(404, exc.args[0])
         except BadUpload as exc:

@@ -102,8 +102,9 @@ def buildBody(apiKey, uuid, applicationName, applicationVersion, items,
     return {
         protocol.API_KEY: apiKey,
         protocol.USER: protocol.cleanText(str(uuid)),
-        protocol.APPLICATION: protocol.jsonable(applicationName),
-        protocol.VERSION: protocol.jsonable(applicationVersion),
+        # As text whatever they were given as (a version 1.2 is "1.2").
+        protocol.APPLICATION: protocol.cleanText(str(applicationName)),
+        protocol.VERSION: protocol.cleanText(str(applicationVersion)),
         protocol.DATA: data,
         protocol.TRACKS: tracks,
     }
