@@ -137,3 +137,35 @@ def test_the_python_api_returns_what_the_json_api_does(uploaded):
         hqapp.get('/api/applications', reader).json['applications']
     with pytest.raises(model.NotFound):
         hqapp.read(model.trackables, 'acme', 'NoSuchApp')
+
+
+def test_a_trackable_name_with_a_slash(hqapp):
+    _, up = hqapp.addKey('acme')
+    _, reader = hqapp.addKey('acme', keys.READ)
+    hqapp.post(body(up, user='ann', data={'files/opened': stat(2)},
+                    tracks={'files/opened': [track(1, 2, DAY1)]}))
+    base = '/api/applications/MyApp/trackables/files%2Fopened'
+    assert hqapp.get(base, reader).json['latest'] == {'ann': 2}
+    assert hqapp.get(base + '/history', reader, user='ann').json == {
+        'history': [{'time': DAY1, 'value': 2, 'run': 1, 'number': 1}]}
+
+
+def test_the_read_model_class(uploaded):
+    import transaction
+    from zope.interface.verify import verifyObject
+    from cybertools_tracking.hq.interfaces import IReadModel
+    hqapp, _, reader = uploaded
+    tm = transaction.TransactionManager()
+    conn = hqapp.db.open(transaction_manager=tm)
+    try:
+        with tm:
+            view = model.ReadModel(conn, 'acme')
+            assert verifyObject(IReadModel, view)
+            assert view.applications() == hqapp.get(
+                '/api/applications', reader).json['applications']
+            assert view.history('MyApp', 'clicks', 'nobody') == []
+            with pytest.raises(model.NotFound):
+                view.trackable('MyApp', 'nothing')
+            assert model.ReadModel(conn, 'other').applications() == []
+    finally:
+        conn.close()

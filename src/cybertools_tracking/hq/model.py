@@ -34,9 +34,9 @@ still conflicts (the first upload of a new application, version, trackable
 or day, two uploads of one user at once, a split of a shared tree) is
 retried by pyramid_retry.
 
-The functions below are the Python API of the read model (``applications``,
-``trackables``, ``trackable``, ``history``); the JSON API returns what
-they return.
+The read model's Python API is ``ReadModel(conn, group)`` (see
+``interfaces.IReadModel``); the JSON API returns what it returns. The
+module functions of the same names take the HQ root and the group.
 """
 
 import datetime
@@ -49,8 +49,10 @@ from BTrees.Length import Length
 from BTrees.LLBTree import LLTreeSet
 from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent.mapping import PersistentMapping
+from zope.interface import implementer
 
 from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.hq.interfaces import IReadModel
 from cybertools_tracking.hq.validate import Entry
 from cybertools_tracking.protocol import NUMBER, RUN
 
@@ -368,6 +370,30 @@ def tracksStored(hq, group, application):
     """The number of tracks the HQ holds for the application."""
     return sum(len(storage) for storage
                in _app(hq, group, application)['users'].values())
+
+
+@implementer(IReadModel)
+class ReadModel:
+    """See IReadModel. conn: an open ZODB connection (its transaction is
+    the caller's); group: the group to read."""
+
+    def __init__(self, conn, group):
+        self._hq = hqRoot(conn)
+        self.group = group
+
+    def applications(self):
+        return applications(self._hq, self.group)
+
+    def trackables(self, application):
+        return trackables(self._hq, self.group, application)
+
+    def trackable(self, application, name, version=None, start=None,
+                  end=None):
+        return trackable(self._hq, self.group, application, name, version,
+                         start, end)
+
+    def history(self, application, name, user):
+        return history(self._hq, self.group, application, name, user)
 
 
 def keyHash(key):

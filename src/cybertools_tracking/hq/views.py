@@ -148,9 +148,12 @@ def includeme(config):
     config.add_route('upload', protocol.UPLOAD_PATH)
     config.add_route('applications', '/api/applications')
     config.add_route('trackables', '/api/applications/{app}/trackables')
-    config.add_route('trackable', '/api/applications/{app}/trackables/{name}')
+    # A trackable's name may hold '/' (it is any text): history is tried
+    # first, and both take the rest of the path as the name.
     config.add_route('history',
-                     '/api/applications/{app}/trackables/{name}/history')
+                     '/api/applications/{app}/trackables/{name:.+}/history')
+    config.add_route('trackable',
+                     '/api/applications/{app}/trackables/{name:.+}')
     config.add_view(upload, route_name='upload')
     for route, view in (('applications', applicationsView),
                         ('trackables', trackablesView),
