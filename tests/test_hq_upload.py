@@ -25,7 +25,8 @@ def tracksOf(hqapp, group, app='MyApp'):
 
 def test_an_upload_with_tracks_stores_each_track(hqapp):
     _, key = hqapp.addKey('acme')
-    reply = hqapp.post(body(key, tracks={'clicks': [track(1, 1), track(2, 3)]}))
+    reply = hqapp.post(body(key, tracks={'clicks': [track(1, 1),
+                                                    track(2, 3)]}))
     assert reply.json == {'status': 'ok', 'stored': 2, 'skipped': 0,
                           'trackables': 1}
     assert tracksOf(hqapp, 'acme') == [('clicks', 'user-1', 1, 1),
@@ -156,7 +157,9 @@ PROBLEMS = [
     (_set(['Data', 'clicks', 'type'], 'Counter'), 'must be one of'),
     (_set(['Data', 'clicks', 'data'], 'many'), 'must be a finite number'),
     (_set(['Data', 'clicks', 'data'], True), 'must be a finite number'),
-    (_set(['Data', 'clicks', 'data'], 1e400), 'finite number, not the number Infinity'),
+    (_set(['Data', 'clicks', 'data'], 1e400),
+     'finite number, not the number Infinity'),
+    (_set(['Data', 'clicks', 'data'], 10 ** 308), 'at most 308 digits'),
     (_set(['Data', 'clicks', 'description'], 5), 'must be a string'),
     (_set(['Tracks'], []), '"Tracks" must be an object'),
     (_set(['Tracks'], {'clicks': {}}), 'must be a list of tracks'),

@@ -37,8 +37,6 @@ these forms are for the free fields of a track and for old databases.
 import enum
 import math
 
-from cybertools_tracking.names import TYPES
-
 UPLOAD_PATH = '/usagestats/upload'
 
 API_KEY = 'API Key'
@@ -62,9 +60,8 @@ TIME = 'Time'
 TRACK_FIELDS = (NUMBER, RUN, TIME)
 
 IDEMPOTENCY_HEADER = 'Idempotency-Key'
-NO_STATE_TEXT = 'No State'      # what the original sent for a State without one
-# Numeric kinds: their value is a finite number.
-NUMERIC_TYPES = tuple(t for t in TYPES if t != 'State')
+# What the original sent for a State without one.
+NO_STATE_TEXT = 'No State'
 
 MAX_BODY_BYTES = 1024 * 1024
 # The numbers a Statistic, Timer or Sequence may hold, and an HQ accepts:
@@ -80,8 +77,8 @@ class Reply(enum.Enum):
     """What each reply status means to the client."""
 
     ACCEPTED = 200        # stored (or already stored): move on
-    BAD_REQUEST = 400     # the body is not the protocol's: sending it again will not help
-    FORBIDDEN = 403       # missing, unknown or revoked key: stop until new settings
+    BAD_REQUEST = 400     # not the protocol's body: the same again won't do
+    FORBIDDEN = 403       # missing, unknown or revoked key: wait for new ones
     NOT_ALLOWED = 405     # only POST uploads
     TOO_LARGE = 413       # over MAX_BODY_BYTES: send fewer tracks at a time
 

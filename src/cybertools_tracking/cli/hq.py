@@ -10,7 +10,6 @@ and last used, never a key. ``hq revoke-key KEYID`` revokes one.
 import contextlib
 import datetime
 import os
-import sys
 
 import transaction
 

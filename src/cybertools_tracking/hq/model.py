@@ -13,7 +13,7 @@ HQ adds no persistent class of its own to the file format::
           'numbers'      user -> LLTreeSet of the client track Numbers stored
           'versions'     OOTreeSet of versions seen
           'userCount'    Length
-          'done'         user + NUL + Idempotency-Key -> the reply (JSON)
+          'done'         (user, Idempotency-Key) -> the reply (JSON)
           'trackables'   name -> PersistentMapping(type, description)
           'latest'       name -> OOBTree user -> (value, version, time, number)
           'holders'      name -> Length: users with a latest value
@@ -57,8 +57,6 @@ from cybertools_tracking.hq.validate import Entry
 from cybertools_tracking.protocol import NUMBER, RUN
 
 HQ_KEY = 'cybertools_tracking.hq'
-NUMERIC = ('Statistic', 'Timer', 'Sequence')
-_SEP = '\x00'
 
 
 class NotFound(LookupError):
@@ -156,7 +154,7 @@ def replyFor(app, user, key):
     """The reply stored for an upload with this Idempotency-Key, or None."""
     if app is None or not key:
         return None
-    text = app['done'].get(user + _SEP + key)
+    text = app['done'].get((user, key))
     return json.loads(text) if text is not None else None
 
 
@@ -205,7 +203,7 @@ def record(hq, group, upload, idempotencyKey=None, now=None):
     reply = {'status': 'ok', 'stored': stored, 'skipped': skipped,
              'trackables': len(upload.trackables)}
     if idempotencyKey:
-        app['done'][upload.user + _SEP + idempotencyKey] = json.dumps(reply)
+        app['done'][upload.user, idempotencyKey] = json.dumps(reply)
     return reply
 
 

@@ -10,6 +10,7 @@ import logging
 from pyramid.response import Response
 
 from cybertools_tracking import protocol
+from cybertools_tracking.protocol import Reply
 from cybertools_tracking.hq import keys, model
 from cybertools_tracking.hq.validate import (
     BadUpload, apiKeyOf, checkUpload, parseBody)
@@ -18,6 +19,9 @@ logger = logging.getLogger('cybertools_tracking.hq')
 
 
 def _error(status, message, **headers):
+    """A JSON error reply; status: a protocol.Reply or an int."""
+    if isinstance(status, Reply):
+        status = status.value
     response = Response(json_body={'error': message}, status=status,
                         charset='utf-8')
     response.headers.update(headers)
@@ -30,38 +34,39 @@ def _hq(request):
 
 def upload(request):
     if request.method != 'POST':
-        return _error(405, f'{protocol.UPLOAD_PATH} takes POST only',
+        return _error(Reply.NOT_ALLOWED,
+                      f'{protocol.UPLOAD_PATH} takes POST only',
                       Allow='POST')
     limit = protocol.MAX_BODY_BYTES
+    tooLarge = (f'the body is larger than {limit} bytes; send fewer tracks '
+                f'at a time')
     if request.content_length is not None and request.content_length > limit:
-        return _error(413, f'the body is larger than {limit} bytes; send '
-                           f'fewer tracks at a time')
+        return _error(Reply.TOO_LARGE, tooLarge)
     # From the start every time: pyramid_retry runs a request that
     # conflicted again, on the same (seekable) input.
     request.make_body_seekable()
     request.body_file_raw.seek(0)
     raw = request.body_file_raw.read(limit + 1)
     if len(raw) > limit:
-        return _error(413, f'the body is larger than {limit} bytes; send '
-                           f'fewer tracks at a time')
+        return _error(Reply.TOO_LARGE, tooLarge)
     try:
         body = parseBody(raw)
     except BadUpload as exc:
-        return _error(400, str(exc))
+        return _error(Reply.BAD_REQUEST, str(exc))
     hq = _hq(request)
     found = keys.findKey(hq, apiKeyOf(body))
     if found is None or found[1]['kind'] != keys.UPLOAD:
-        return _error(403, 'the API Key is missing, unknown, revoked or not '
-                           'an upload key')
+        return _error(Reply.FORBIDDEN, 'the API Key is missing, unknown, '
+                                       'revoked or not an upload key')
     keyId, info = found
     try:
         checked = checkUpload(body)
     except BadUpload as exc:
-        return _error(400, str(exc))
+        return _error(Reply.BAD_REQUEST, str(exc))
     idempotencyKey = request.headers.get(protocol.IDEMPOTENCY_HEADER) or None
     if idempotencyKey is not None and len(idempotencyKey) > 200:
-        return _error(400, f'{protocol.IDEMPOTENCY_HEADER} is longer than '
-                           f'200 characters')
+        return _error(Reply.BAD_REQUEST, f'{protocol.IDEMPOTENCY_HEADER} is '
+                                         f'longer than 200 characters')
     reply = model.record(hq, info['group'], checked, idempotencyKey)
     keys.touch(hq, keyId)
     return Response(json_body=reply, charset='utf-8')
@@ -111,7 +116,7 @@ def readView(work):
         except model.NotFound as exc:
             return _error(404, exc.args[0])
         except BadUpload as exc:
-            return _error(400, str(exc))
+            return _error(Reply.BAD_REQUEST, str(exc))
     return view
 
 

@@ -78,5 +78,6 @@ class Statistic(Trackable):
 
 def _short(number):
     if isinstance(number, int) and not -INT_LIMIT < number < INT_LIMIT:
-        return f'an int of about {int(abs(number).bit_length() * 0.30103)} digits'
+        digits = int(abs(number).bit_length() * 0.30103)
+        return f'an int of about {digits} digits'
     return repr(number)
