@@ -155,6 +155,13 @@ def _connectionClasses(sockets):
     def connect(conn, base):
         base.connect(conn)
         sockets.add(conn.sock)
+        # http.client writes the headers and the body separately; with
+        # Nagle's algorithm the body would wait for the server to
+        # acknowledge the headers (a delayed ACK: tens of milliseconds).
+        try:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     class HTTPConnection(http.client.HTTPConnection):
         def connect(self):
