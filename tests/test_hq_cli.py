@@ -35,9 +35,11 @@ def test_revoke_key_by_id(tmp_path):
     assert (code, out.strip()) == (0, f'revoked key {keyId}')
     assert len(cli('hq', 'list-keys', '--db', db)[1].strip()
                .splitlines()) == 2
+    before = sorted(p.name for p in tmp_path.iterdir())
     code, out, err = cli('hq', 'revoke-key', '--db', db, keyId)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"no key with id '{keyId}'" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
 def test_errors_are_one_line_and_create_nothing(tmp_path):

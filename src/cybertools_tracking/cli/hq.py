@@ -124,14 +124,17 @@ def listKeys(args):
 
 def revokeKey(args):
     from cybertools_tracking.hq import keys
-    if not os.path.exists(args.db) and not isURI(args.db):
-        raise CommandError(f'{args.db}: no such database file')
+    unknown = CommandError(f'no key with id {args.keyId!r}; list-keys '
+                           f'shows the ids')
+    # Looked up read-only first: an unknown id opens nothing for writing.
+    with _hq(args, write=False) as hq:
+        if args.keyId not in {row['id'] for row in keys.listKeys(hq)}:
+            raise unknown
     try:
         with _hq(args, write=True) as hq:
             keys.revokeKey(hq, args.keyId)
     except KeyError:
-        raise CommandError(f'no key with id {args.keyId!r}; list-keys '
-                           f'shows the ids') from None
+        raise unknown from None
     print(f'revoked key {args.keyId}')
     return 0
 
