@@ -13,8 +13,9 @@ class IHQClient(Interface):
     """The upload side of AnonymousUsageTracker, as the original had it."""
 
     HQ_DEFAULT_TIMEOUT = Attribute(
-        "int or float: seconds a request to the HQ may take (10). Set it on "
-        "the class or on one tracker; it applies from the next request.")
+        "int or float: seconds a whole exchange with the HQ may take "
+        "(connecting, sending, status line, headers and body; 10). Set it "
+        "on the class or on one tracker; it applies from the next request.")
     uploader = Attribute(
         "IUploader or None: the uploader setup_hq made (its submissions, "
         "status and pending() tell how uploads go); None without an HQ.")
@@ -34,6 +35,9 @@ class IHQClient(Interface):
 
     def submit_statistics():
         """Upload what changed since the last successful upload.
+
+        Values JSON cannot carry as they are travel in the forms
+        cybertools_tracking.protocol documents; none of them raises here.
 
         Return True when the HQ accepted everything that was waiting (or
         nothing was), False otherwise. Never raises: problems are logged
@@ -89,8 +93,8 @@ class IUploader(Interface):
     url = Attribute("str: the upload URL ({host}/usagestats/upload).")
     api_key = Attribute("str: the api key sent in the body.")
     timeout = Attribute(
-        "float: seconds per request; the tracker's HQ_DEFAULT_TIMEOUT "
-        "unless set on the uploader.")
+        "float: the deadline of each exchange in seconds; the tracker's "
+        "HQ_DEFAULT_TIMEOUT unless set on the uploader.")
     batch_tracks = Attribute(
         "int: at most this many tracks per request; halved when the HQ "
         "answers 413.")
@@ -157,8 +161,9 @@ class ITransport(Interface):
     def post(url, body, headers, timeout):
         """POST body (bytes) with headers (a dict) to url; return an IReply
         for any complete HTTP reply, whatever its status. A refused or
-        reset connection, no complete reply within timeout seconds, a
-        reply that is not HTTP or one cut short raises TransportError."""
+        reset connection, no complete reply within timeout seconds (a
+        deadline for the whole exchange, not per read), a reply that is
+        not HTTP or one cut short raises TransportError."""
 
     def abort():
         """Cut off requests in flight and refuse new ones (for close)."""
