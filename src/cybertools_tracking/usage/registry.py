@@ -8,8 +8,13 @@ into a storage somebody else opened carries its registry along, and an
 upload or a copy of the storage is self-describing.
 """
 
-from cybertools_tracking.names import (  # noqa: F401 (kept importable)
+from cybertools_tracking.names import (
     REGISTRY_TASK, RESERVED, TYPES, isInternal)
+
+# The names' own module is cybertools_tracking.names; they stay importable
+# from here for the importer and older code.
+__all__ = ['REGISTRY_TASK', 'RESERVED', 'TYPES', 'isInternal', 'makeEntry',
+           'compatible', 'read', 'lookup', 'write']
 
 # Kinds whose rows mean the same (a count), so a name may move between them.
 _COMPATIBLE = {'Statistic': 'count', 'Timer': 'count',

@@ -227,8 +227,7 @@ class AnonymousUsageTracker:
         arguments override the file. ConfigurationError (a ValueError)
         naming the file and key for a missing file, a missing filepath or
         a value of the wrong kind."""
-        return cls(uuid, **config.loadConfiguration(
-            path, checkHQ=checkSettings, **kwargs))
+        return cls(uuid, **config.loadConfiguration(path, **kwargs))
 
     # declaring
 
