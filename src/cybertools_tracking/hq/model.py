@@ -52,15 +52,12 @@ from persistent.mapping import PersistentMapping
 from zope.interface import implementer
 
 from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.hq.exceptions import NotFound
 from cybertools_tracking.hq.interfaces import IReadModel
 from cybertools_tracking.hq.validate import Entry
 from cybertools_tracking.protocol import NUMBER, RUN
 
 HQ_KEY = 'cybertools_tracking.hq'
-
-
-class NotFound(LookupError):
-    """No such application or trackable in the group (or not the group's)."""
 
 
 # the layout

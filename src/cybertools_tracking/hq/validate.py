@@ -11,16 +11,16 @@ import math
 from dataclasses import dataclass, field
 
 from cybertools_tracking import protocol
+from cybertools_tracking.hq.exceptions import BadUpload
 from cybertools_tracking.names import TYPES
+
+__all__ = ['BadUpload', 'Entry', 'Trackable', 'Upload', 'parseBody',
+           'apiKeyOf', 'checkUpload']
 
 # Times the HQ accepts for a track: from 1970 up to the end of year 9999,
 # so every time has a calendar day.
 MAX_TIME = 253402300800
 MAX_NUMBER = 2 ** 63 - 1     # track numbers and run ids
-
-
-class BadUpload(ValueError):
-    """The body is not the protocol's; the message says what is wrong."""
 
 
 @dataclass(frozen=True)
