@@ -131,6 +131,13 @@ def test_a_body_that_is_not_json_is_400(hqapp, raw, message):
     assert message in reply.json['error']
 
 
+def nested(depth):
+    value = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def _without(field):
     def change(upload):
         del upload[field]
@@ -171,6 +178,8 @@ PROBLEMS = [
     (_set(['Tracks'], {'other': [track(1, 1)]}), 'which Data does not'),
     (_set(['Tracks'], {'clicks': [track(1, 1), track(1, 2)]}),
      'comes twice'),
+    (_set(['Tracks'], {'clicks': [track(1, 1, x=nested(500))]}),
+     'deeper than 32 levels'),
 ]
 
 

@@ -21,6 +21,9 @@ __all__ = ['BadUpload', 'Entry', 'Trackable', 'Upload', 'parseBody',
 # so every time has a calendar day.
 MAX_TIME = 253402300800
 MAX_NUMBER = 2 ** 63 - 1     # track numbers and run ids
+# Lists and objects in the free fields of a track may nest this deep:
+# deeper ones could not be pickled (Python's recursion limit).
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -232,13 +235,17 @@ def _checkTexts(value, where, depth=0):
         _checkText(value, where)
     elif isinstance(value, float) and not math.isfinite(value):
         raise BadUpload(f'{where} holds a number that is not finite')
-    elif isinstance(value, list):
-        for item in value:
-            _checkTexts(item, where)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _checkText(key, where)
-            _checkTexts(item, where)
+    elif isinstance(value, (list, dict)):
+        if depth >= MAX_DEPTH:
+            raise BadUpload(f'{where} nests lists or objects deeper than '
+                            f'{MAX_DEPTH} levels')
+        if isinstance(value, list):
+            for item in value:
+                _checkTexts(item, where, depth + 1)
+        else:
+            for key, item in value.items():
+                _checkText(key, where)
+                _checkTexts(item, where, depth + 1)
 
 
 def _wrong(key, what, value, body):
