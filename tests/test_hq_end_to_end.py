@@ -156,3 +156,20 @@ def test_two_hq_processes_on_one_zeo_server_store_every_track_once(
         finally:
             for hq in hqs:
                 hq.stop()
+
+
+def test_hq_serve_refuses_a_large_chunked_body_unread(served):
+    import socket
+    hq, uploadKey, _ = served
+    chunk = b'10000\r\n' + b'x' * 65536 + b'\r\n'       # 64 KiB each
+    with socket.create_connection(('127.0.0.1', hq.port), timeout=60) as s:
+        s.sendall(b'POST /usagestats/upload HTTP/1.1\r\nHost: hq\r\n'
+                  b'Content-Type: application/json\r\n'
+                  b'Transfer-Encoding: chunked\r\n\r\n')
+        try:
+            for _ in range(64):                            # 4 MiB
+                s.sendall(chunk)
+        except OSError:
+            pass        # the server stopped reading: the reply is there
+        reply = s.recv(4096)
+    assert reply.startswith(b'HTTP/1.1 413'), reply[:200]

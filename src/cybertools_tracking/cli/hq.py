@@ -15,6 +15,7 @@ import transaction
 
 from cybertools_tracking.cli.common import CommandError, printTable
 from cybertools_tracking.db import DatabaseError, isURI, openDB
+from cybertools_tracking.protocol import MAX_BODY_BYTES
 
 DEFAULT_HOST = '127.0.0.1'
 DEFAULT_PORT = 8080
@@ -154,8 +155,11 @@ def serveHQ(args):
         raise CommandError(f'cannot start the HQ on {args.db}: '
                            f'{type(exc).__name__}: {exc}') from None
     print(f'serving the HQ on http://{args.host}:{args.port}', flush=True)
+    # waitress refuses larger bodies itself (413) before reading them
+    # whole; retried requests keep their body in memory.
     waitress.serve(app, host=args.host, port=args.port,
-                   threads=args.threads, _quiet=True)
+                   threads=args.threads, _quiet=True,
+                   max_request_body_size=MAX_BODY_BYTES + 1)
     return 0
 
 
