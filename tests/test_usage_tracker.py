@@ -58,7 +58,12 @@ def test_exports():
 def test_contract_attributes(tracker, path):
     assert tracker.uuid == 'user-1'
     assert tracker.filepath == path
-    assert tracker.db is not None
+    # The database the tracker writes into holds its storage.
+    conn = tracker.db.open()
+    try:
+        assert conn.root()['tracking']._p_oid == tracker.storage_oid()
+    finally:
+        conn.close()
     assert isinstance(tracker.run_id, int) and tracker.run_id > 0
     assert tracker.application_name == ''
     assert tracker.application_version == ''
