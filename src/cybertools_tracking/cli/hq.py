@@ -13,7 +13,7 @@ import os
 
 import transaction
 
-from cybertools_tracking.cli.common import CommandError, printTable
+from cybertools_tracking.cli.common import CommandError
 from cybertools_tracking.db import DatabaseError, isURI, openDB
 from cybertools_tracking.protocol import MAX_BODY_BYTES
 
@@ -110,16 +110,23 @@ def _when(seconds):
     if seconds is None:
         return 'never'
     return datetime.datetime.fromtimestamp(
-        seconds, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+        seconds, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%MZ')
 
 
 def listKeys(args):
     from cybertools_tracking.hq import keys
     with _hq(args, write=False) as hq:
         rows = keys.listKeys(hq)
-    printTable([(r['id'], r['kind'], r['group'], _when(r['created']),
-                 _when(r['used'])) for r in rows],
-               ('Key id', 'Kind', 'Group', 'Created', 'Last used'))
+    # One line per key, starting with its id (no header: scripts read
+    # it); created and last used in UTC.
+    lines = [(r['id'], r['kind'], r['group'], 'created ' +
+              _when(r['created']), 'last used ' + _when(r['used']))
+             for r in rows]
+    widths = [max((len(line[i]) for line in lines), default=0)
+              for i in range(5)]
+    for line in lines:
+        print('  '.join(cell.ljust(width) for cell, width
+                        in zip(line, widths)).rstrip())
     return 0
 
 
