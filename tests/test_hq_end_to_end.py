@@ -62,6 +62,8 @@ def test_the_read_api_returns_what_the_tracker_recorded(served, tmp_path):
         t['mode'] = 'dark'
         t.setup_hq(hq.url, uploadKey)
         assert t.submit_statistics()
+        assert json.loads(t.uploader.status.last_reply) == {
+            'status': 'ok', 'stored': 5, 'skipped': 0, 'trackables': 2}
         got = read(hq.url, readKey,
                    '/api/applications/Editor/trackables/saves')
         assert got['latest'] == {'user-1': 3}
@@ -72,10 +74,13 @@ def test_the_read_api_returns_what_the_tracker_recorded(served, tmp_path):
         assert mode['states'] == {'dark': 1}
         assert [v for _, v in history(hq.url, readKey, 'mode',
                                       'user-1')] == rows(t, 'mode')
-        # The second upload sends only what changed: one new track.
+        # The second upload sends only what changed: one new track, none
+        # the HQ had already (it would have skipped them).
         before = history(hq.url, readKey, 'mode', 'user-1')
         t['saves'] += 1
         assert t.submit_statistics()
+        assert json.loads(t.uploader.status.last_reply) == {
+            'status': 'ok', 'stored': 1, 'skipped': 0, 'trackables': 1}
         assert history(hq.url, readKey, 'mode', 'user-1') == before
         saves = history(hq.url, readKey, 'saves', 'user-1')
         assert [v for _, v in saves] == rows(t, 'saves') == [1, 2, 3, 4]

@@ -104,7 +104,8 @@ class IUploader(Interface):
         "UploadStatus: a snapshot of failures, next_attempt (epoch "
         "seconds before which the watcher does not try again), hold_until "
         "(Retry-After: before it nobody tries), stopped (why uploads are "
-        "stopped, or None) and last_error.")
+        "stopped, or None), last_error and last_reply (the start of the "
+        "last 2xx reply's text, the api key removed).")
     submissions = Attribute(
         "int: successful submissions so far (read from the database).")
     watcher_alive = Attribute("bool: True while the watcher thread runs.")

@@ -99,6 +99,7 @@ class UploadStatus:
     hold_until: float
     stopped: str | None
     last_error: str | None
+    last_reply: str | None = None   # the text of the last 2xx reply
 
 
 @dataclass(frozen=True)
@@ -218,13 +219,14 @@ class Uploader:
     def _clearPacing(self):
         self.backoff.reset()
         self._nextAttempt = self._holdUntil = 0.0
-        self._stopped = self._lastError = None
+        self._stopped = self._lastError = self._lastReply = None
         self._failing = False
 
     @property
     def status(self):
         return UploadStatus(self.backoff.failures, self._nextAttempt,
-                            self._holdUntil, self._stopped, self._lastError)
+                            self._holdUntil, self._stopped, self._lastError,
+                            self._lastReply)
 
     def blocked(self):
         if self._forked:
@@ -287,6 +289,7 @@ class Uploader:
                                    f'after batch through {done} was accepted')
             verdict, reply, error = self._send(batch)
             if verdict is Verdict.SUCCESS:
+                self._lastReply = self._replyText(reply)
                 self._record(batch)
                 sent += 1
                 done = batch.through
@@ -414,10 +417,7 @@ class Uploader:
     def _failed(self, verdict, reply, error, batch):
         now = self._clock()
         status = reply.status if reply is not None else None
-        # The key is removed before the text is shortened, so no part of
-        # it survives the cut.
-        text = ' '.join(redact(reply.text, self.api_key).split())[:300] \
-            if reply is not None else ''
+        text = self._replyText(reply) if reply is not None else ''
         detail = error or f'HTTP {status}' + (f': {text}' if text else '')
         self._lastError = detail
         if verdict is Verdict.STOP:
@@ -448,6 +448,11 @@ class Uploader:
                            'in the local database, next try in %.0f s',
                            self.url, detail, delay)
         self._failing = True
+
+    def _replyText(self, reply):
+        # The key is removed before the text is shortened, so no part of
+        # it survives the cut.
+        return ' '.join(redact(reply.text, self.api_key).split())[:300]
 
     def _recovered(self):
         if self._failing:
