@@ -39,6 +39,16 @@ class HQApp:
         finally:
             conn.close()
 
+    def view(self, group, work):
+        """work(ReadModel of group) on a fresh connection."""
+        tm = transaction.TransactionManager()
+        conn = self.db.open(transaction_manager=tm)
+        try:
+            with tm:
+                return work(model.ReadModel(conn, group))
+        finally:
+            conn.close()
+
     def post(self, body, status=200, headers=None):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         return self.app.post(protocol.UPLOAD_PATH, raw,

@@ -23,10 +23,10 @@ FIELDS = [protocol.API_KEY, protocol.USER, protocol.APPLICATION,
 
 
 def stored(hqapp):
+    # Every key these tests make is of the group 'acme'.
     def work(hq):
-        return sum(model.tracksStored(hq, group, app)
-                   for group, g in hq['groups'].items()
-                   for app in g['apps'])
+        return sum(model.tracksStored(hq, 'acme', app['name'])
+                   for app in model.applications(hq, 'acme'))
     return hqapp.read(work)
 
 

@@ -12,15 +12,19 @@ from hq_fixtures import body, track
 
 
 def tracksOf(hqapp, group, app='MyApp'):
-    def work(hq):
-        found = model.findApplication(hq, group, app)
-        if found is None:
+    """[(trackable, user, number, value)] the HQ stored, read through the
+    read model: by trackable, user, then oldest first."""
+    def work(view):
+        if app not in [a['name'] for a in view.applications()]:
             return []
-        return [(t.taskId, t.userName, t.data.get('Number'),
-                 t.data.get('Count', t.data.get('State')))
-                for storage in found['users'].values()
-                for t in storage.query()]
-    return hqapp.read(work)
+        found = []
+        for info in view.trackables(app):
+            name = info['name']
+            for user in sorted(view.trackable(app, name)['latest']):
+                found.extend((name, user, entry['number'], entry['value'])
+                             for entry in view.history(app, name, user))
+        return found
+    return hqapp.view(group, work)
 
 
 def test_an_upload_with_tracks_stores_each_track(hqapp):
