@@ -71,7 +71,8 @@ import transaction
 import ZODB
 import ZODB.FileStorage
 
-from cybertools_tracking.db import DEFAULT_CACHE_SIZE, getStorage, openDB
+from cybertools_tracking.db import (
+    DEFAULT_CACHE_SIZE, ensureStorage, getStorage, openDB)
 
 TASKS = 50
 USERS = 1000
@@ -207,6 +208,7 @@ class ProjectPeer:
 
     def open(self):
         self.db = openDB(self.path, **self.dbOptions)
+        ensureStorage(self.db)
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
         self.storage = getStorage(self.conn)
@@ -635,6 +637,7 @@ def writers(directory, threads=4, perThread=500):
     and transaction manager, committing every track and retrying with
     attempts(). Return (tracks saved, retries, seconds, check() result)."""
     db = openDB(os.path.join(directory, 'writers.fs'), pool_size=4 * threads)
+    ensureStorage(db)
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     storage = getStorage(conn)

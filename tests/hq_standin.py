@@ -9,14 +9,21 @@
 
 Behaviours: ``Respond(status, headers, body)``, ``Hang()`` (no reply until
 the stand-in closes), ``Raw(bytes)`` (write bytes as they are and hang
-up: garbage, or a reply cut short).
+up: garbage, or a reply cut short), ``Drip(bytes, interval)`` (write a
+byte every interval seconds until done or the client hangs up).
+
+Field and header names come from ``cybertools_tracking.protocol``, as the
+real HQ's do.
 """
 
 import collections
 import http.server
 import json
 import threading
+import time
 from dataclasses import dataclass, field
+
+from cybertools_tracking import protocol
 
 
 @dataclass
@@ -34,6 +41,18 @@ class Hang:
 @dataclass
 class Raw:
     data: bytes
+
+
+@dataclass
+class Drip:
+    """Write data a byte at a time; ``sent`` counts what got out before
+    the client hung up (all of it if it waited)."""
+
+    data: bytes
+    interval: float = 0.1
+    start: int = 0          # bytes written at once before the drip
+    sent: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 CUT_SHORT = Raw(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n'
@@ -54,13 +73,14 @@ class Upload:
 
     @property
     def key(self):
-        return self.headers.get('idempotency-key')
+        return self.headers.get(protocol.IDEMPOTENCY_HEADER.lower())
 
     @property
     def tracks(self):
         """[(name, track entry)] of the upload's Tracks, in order."""
         return [(name, entry)
-                for name, entries in self.json.get('Tracks', {}).items()
+                for name, entries in self.json.get(protocol.TRACKS,
+                                                   {}).items()
                 for entry in entries]
 
 
@@ -82,6 +102,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         hq._record(upload)
         if isinstance(behaviour, Hang):
             hq.released.wait(120)
+            self.close_connection = True
+            return
+        if isinstance(behaviour, Drip):
+            try:
+                self.wfile.write(behaviour.data[:behaviour.start])
+                self.wfile.flush()
+                behaviour.sent = behaviour.start
+                for i in range(behaviour.start, len(behaviour.data)):
+                    self.wfile.write(behaviour.data[i:i + 1])
+                    self.wfile.flush()
+                    behaviour.sent = i + 1
+                    time.sleep(behaviour.interval)
+            except OSError:
+                pass        # the client hung up
+            finally:
+                behaviour.done.set()
             self.close_connection = True
             return
         if isinstance(behaviour, Raw):
@@ -168,11 +204,11 @@ class HQStandIn:
         seen = set()
         values = {}
         for upload in self.accepted:
-            user = upload.json['User Identifier']
+            user = upload.json[protocol.USER]
             for name, entry in upload.tracks:
-                if (user, entry['Number']) in seen:
+                if (user, entry[protocol.NUMBER]) in seen:
                     continue
-                seen.add((user, entry['Number']))
+                seen.add((user, entry[protocol.NUMBER]))
                 values.setdefault(name, []).append(
                     entry.get('State', entry.get('Count')))
         return values

@@ -7,7 +7,7 @@ import pytest
 import transaction
 
 from cybertools_tracking.btree import Track
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import ensureStorage, getStorage, openDB
 
 T0 = 1_700_000_000      # a fixed time, so tests do not depend on the clock
 
@@ -25,6 +25,7 @@ class Db:
 
     def __init__(self, path, trackFactory=None):
         self.db = openDB(str(path))
+        ensureStorage(self.db, trackFactory=trackFactory)
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
         self.storage = getStorage(self.conn, trackFactory=trackFactory)

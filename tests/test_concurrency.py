@@ -14,7 +14,7 @@ import pytest
 import transaction
 from ZODB.POSException import ConflictError
 
-from cybertools_tracking.db import getStorage, openDB, retry
+from cybertools_tracking.db import ensureStorage, getStorage, openDB, retry
 
 WRITERS = 4
 TRACKS = 100      # per writer
@@ -29,6 +29,7 @@ def db(dbspec):
 
 
 def newStorage(db, runTask='shared'):
+    ensureStorage(db)
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     storage = getStorage(conn)

@@ -11,12 +11,14 @@ import transaction
 import ZEO
 import ZODB.FileStorage
 from persistent import Persistent
+from persistent.mapping import PersistentMapping
 from ZODB.MappingStorage import MappingStorage
 from ZODB.POSException import ConflictError
 
 from cybertools_tracking.btree import Track, TrackingStorage
 from cybertools_tracking.db import (
-    DEFAULT_KEY, DatabaseError, Session, getStorage, openDB, pack, retry)
+    DEFAULT_KEY, DatabaseError, Session, ensureStorage, getStorage, openDB,
+    pack, retry)
 
 
 class Counter(Persistent):
@@ -286,23 +288,84 @@ def test_zeo_uri_against_a_real_server(tmp_path):
 
 # getStorage
 
-def test_get_storage_creates_commits_and_returns_the_same(tmp_path):
+def test_ensure_storage_creates_and_commits_on_its_own_connection(tmp_path):
     db = openDB(str(tmp_path / 't.fs'))
     try:
-        conn = db.open()
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
+        conn.root()['mine'] = 1             # the caller's uncommitted change
+        oid = ensureStorage(db)
+        assert conn.root()['mine'] == 1     # untouched
+        assert conn.root()._p_changed       # and still pending
+        other = db.open(transaction_manager=transaction.TransactionManager())
+        assert other.root()[DEFAULT_KEY]._p_oid == oid      # committed
+        assert ensureStorage(db) == oid     # once only
+        taggedOid = ensureStorage(db, key='tagged', trackFactory=Tagged)
+        other.transaction_manager.begin()   # see what committed since
+        tagged = other.get(taggedOid)
+        assert tagged.trackFactory is Tagged
+        assert 'tag' in tagged.indexAttributes
+        other.close()
+        tm.abort()
+        conn.close()
+    finally:
+        db.close()
+
+
+def test_something_else_under_the_key_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / 't.fs'
+    db = openDB(str(path))
+    try:
+        with db.transaction() as conn:
+            conn.root()[DEFAULT_KEY] = PersistentMapping()
+        size = os.path.getsize(path)
+        message = (f"root key '{DEFAULT_KEY}' holds a persistent.mapping."
+                   f"PersistentMapping, not a TrackingStorage")
+        with pytest.raises(TypeError, match=message):
+            ensureStorage(db)
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
+        with pytest.raises(TypeError, match=message):
+            getStorage(conn)
+        tm.abort()
+        conn.close()
+        assert os.path.getsize(path) == size      # nothing written
+    finally:
+        db.close()
+
+
+def test_get_storage_never_commits(tmp_path):
+    db = openDB(str(tmp_path / 't.fs'))
+    try:
+        tm = transaction.TransactionManager()
+        conn = db.open(transaction_manager=tm)
         storage = getStorage(conn)
         assert isinstance(storage, TrackingStorage)
-        assert storage._p_oid is not None          # committed
-        other = db.open(transaction_manager=transaction.TransactionManager())
-        assert isinstance(other.root()[DEFAULT_KEY], TrackingStorage)
         assert getStorage(conn) is storage
-        tagged = getStorage(conn, key='tagged', trackFactory=Tagged)
-        assert tagged is not storage and tagged.trackFactory is Tagged
-        assert 'tag' in tagged.indexAttributes
+        other = db.open(transaction_manager=transaction.TransactionManager())
+        assert DEFAULT_KEY not in other.root()     # not committed
+        tm.commit()                                # the caller's commit
+        other.transaction_manager.begin()
+        assert isinstance(other.root()[DEFAULT_KEY], TrackingStorage)
         with pytest.raises(KeyError, match="'elsewhere'"):
             getStorage(conn, key='elsewhere', create=False)
         assert 'elsewhere' not in conn.root()
         other.close()
+        conn.close()
+    finally:
+        db.close()
+
+
+def test_get_storage_joins_an_explicit_transaction(tmp_path):
+    # pyramid_tm's manager is explicit: a commit inside would raise.
+    db = openDB(str(tmp_path / 't.fs'))
+    try:
+        tm = transaction.TransactionManager(explicit=True)
+        conn = db.open(transaction_manager=tm)
+        with tm:
+            getStorage(conn).saveUserTrack('t', 0, 'u', {})
+        with tm:
+            assert len(getStorage(conn, create=False)) == 1
         conn.close()
     finally:
         db.close()
@@ -372,9 +435,10 @@ def test_retry_gives_up_after_its_attempts(tmp_path):
 def test_retry_aborts_and_raises_other_errors(tmp_path):
     db = openDB(str(tmp_path / 't.fs'))
     try:
+        oid = ensureStorage(db)
         tm = transaction.TransactionManager()
         conn = db.open(transaction_manager=tm)
-        storage = getStorage(conn)
+        storage = conn.get(oid)
         calls = []
 
         def failing():

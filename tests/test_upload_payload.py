@@ -9,7 +9,8 @@ from zope.interface.verify import verifyObject
 from cybertools_tracking.db import openDB, getStorage
 from cybertools_tracking.upload import (
     SUBMISSIONS_TASK, TRACKS_KEY, UPLOAD_PATH, Uploader)
-from cybertools_tracking.upload.interfaces import IHQClient, IUploader
+from cybertools_tracking.upload.interfaces import (
+    IHQClient, IUploader, IUploadSource)
 from cybertools_tracking.usage import AnonymousUsageTracker
 from upload_fixtures import UUID, stored_place
 
@@ -25,10 +26,12 @@ def rpg(tracker):
 def test_interfaces(open_tracker, hq):
     tracker = open_tracker()
     assert verifyObject(IHQClient, tracker)
+    assert verifyObject(IUploadSource, tracker)
+    assert tracker.storage_oid() is not None
     tracker.setup_hq(hq.url, 'KEY')
-    assert isinstance(tracker._uploader, Uploader)
-    assert tracker.uploader is tracker._uploader
-    assert verifyObject(IUploader, tracker._uploader)
+    assert isinstance(tracker.uploader, Uploader)
+    assert tracker.uploader is tracker.uploader
+    assert verifyObject(IUploader, tracker.uploader)
 
 
 def test_first_upload_carries_every_trackable_and_the_fields(
@@ -107,11 +110,11 @@ def test_nothing_new_means_no_request_and_success(open_tracker, hq):
     tracker.setup_hq(hq.url, 'KEY')
     assert tracker.submit_statistics()
     # the uploader's own tracks (__submissions__, __upload__) are not new
-    assert tracker._uploader.pending() is False
+    assert tracker.uploader.pending() is False
     assert tracker.submit_statistics() is True
     assert len(hq.uploads) == 1
     tracker['monsters_killed'] += 1
-    assert tracker._uploader.pending() is True
+    assert tracker.uploader.pending() is True
 
 
 def test_submissions_and_watermark_are_stored(open_tracker, hq, tmp_path):
@@ -121,7 +124,7 @@ def test_submissions_and_watermark_are_stored(open_tracker, hq, tmp_path):
     for _ in range(3):
         tracker['monsters_killed'] += 1
         assert tracker.submit_statistics()
-    assert tracker._uploader.submissions == 3
+    assert tracker.uploader.submissions == 3
     highest = max(e['Number'] for upload in hq.uploads
                   for _, e in upload.tracks)
     tracker.close()
@@ -134,7 +137,7 @@ def test_a_large_backlog_goes_in_bounded_batches(open_tracker, hq):
     for _ in range(10):
         tracker['clicks'] += 1
     tracker.setup_hq(hq.url, 'KEY')
-    tracker._uploader.batch_tracks = 3
+    tracker.uploader.batch_tracks = 3
     assert tracker.submit_statistics()
     assert [len(u.tracks) for u in hq.uploads] == [3, 3, 3, 1]
     assert len({u.key for u in hq.uploads}) == 4
@@ -142,7 +145,7 @@ def test_a_large_backlog_goes_in_bounded_batches(open_tracker, hq):
     # each batch names the value as of its last track
     assert [u.json['Data']['clicks']['data'] for u in hq.uploads] == \
         [3, 6, 9, 10]
-    assert tracker._uploader.submissions == 4
+    assert tracker.uploader.submissions == 4
 
 
 def test_a_body_over_the_byte_limit_is_split_before_sending(
@@ -152,7 +155,7 @@ def test_a_body_over_the_byte_limit_is_split_before_sending(
     for n in range(6):
         tracker['note'] = f'{n}' * 300
     tracker.setup_hq(hq.url, 'KEY')
-    tracker._uploader.max_body_bytes = 1500
+    tracker.uploader.max_body_bytes = 1500
     assert tracker.submit_statistics()
     assert len(hq.uploads) > 1
     assert all(len(u.body) <= 1500 for u in hq.uploads)
@@ -166,7 +169,7 @@ def test_concurrent_submits_send_each_track_once(open_tracker, hq):
     for _ in range(20):
         tracker['clicks'] += 1
     tracker.setup_hq(hq.url, 'KEY')
-    tracker._uploader.batch_tracks = 2
+    tracker.uploader.batch_tracks = 2
     results = []
     threads = [threading.Thread(
         target=lambda: results.append(tracker.submit_statistics()))
@@ -207,7 +210,8 @@ def test_a_tracker_in_a_storage_the_caller_opened(tmp_path, hq):
 
 
 def test_values_become_plain_json():
-    from cybertools_tracking.upload.payload import encode, jsonable
+    from cybertools_tracking.protocol import jsonable
+    from cybertools_tracking.upload.payload import encode
     assert jsonable({'a': float('nan'), 'b': [1, 2.5, None],
                      3: float('inf'), 'c': {1, }}) == \
         {'a': 'nan', 'b': [1, 2.5, None], '3': 'inf', 'c': [1]}
@@ -217,8 +221,8 @@ def test_values_become_plain_json():
 def test_a_spent_batch_record_is_not_pending(tmp_path):
     """The record of the batch being sent counts only while it starts at
     the watermark and was not the last one accepted."""
-    from cybertools_tracking.db import Session
-    from cybertools_tracking.upload.state import (
+    from cybertools_tracking.db import OpenStorage as Session
+    from cybertools_tracking.upload.place import (
         Pending, readState, savePending, saveSuccess)
     with Session(str(tmp_path / 'place.fs')) as session:
         storage = session.storage
@@ -242,14 +246,14 @@ def test_a_spent_batch_record_is_not_pending(tmp_path):
         session.run(savePending, UUID, run, Pending('k3', 7, 9))
         assert place().pending == Pending('k3', 7, 9)
         # one record per run, updated in place
-        from cybertools_tracking.upload.state import UPLOAD_TASK
+        from cybertools_tracking.upload.place import UPLOAD_TASK
         assert len(storage.query(taskId=UPLOAD_TASK)) == 1
 
 
 def test_items_after_a_track_number(tmp_path):
     """TrackingStorage.itemsAfter, which the uploader reads from."""
     import pytest
-    from cybertools_tracking.db import Session
+    from cybertools_tracking.db import OpenStorage as Session
     with Session(str(tmp_path / 'items.fs')) as session:
         ids = [session.run(lambda s: s.saveUserTrack('t', 0, 'u', {'n': n}))
                for n in range(5)]

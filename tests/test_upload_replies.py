@@ -32,8 +32,8 @@ def test_500_then_success_loses_nothing(open_tracker, hq, tmp_path):
     clicks(tracker, 2)
     hq.then(Respond(500, body=b'db down'))
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.submissions == 0
-    assert 'HTTP 500: db down' in tracker._uploader.status.last_error
+    assert tracker.uploader.submissions == 0
+    assert 'HTTP 500: db down' in tracker.uploader.status.last_error
     clicks(tracker, 2)
     assert tracker.submit_statistics() is True
     assert hq.accepted_tracks() == {'clicks': [1, 2, 3, 4]}
@@ -42,7 +42,7 @@ def test_500_then_success_loses_nothing(open_tracker, hq, tmp_path):
     assert retry.key == failed.key and retry.body == failed.body
     assert rest.key != failed.key
     assert [e['Count'] for _, e in rest.tracks] == [3, 4]
-    assert tracker._uploader.status.failures == 0
+    assert tracker.uploader.status.failures == 0
     tracker.close()
     assert stored_place(tmp_path / 'data' / 'usage.db')[0] == 2
 
@@ -55,7 +55,7 @@ def test_garbage_or_cut_short_replies_are_failures(open_tracker, hq, reply):
     hq.then(reply)
     # a 200 status line whose body never fully arrives is no success
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.submissions == 0
+    assert tracker.uploader.submissions == 0
     assert tracker.submit_statistics() is True
     assert hq.uploads[0].key == hq.uploads[1].key
     assert hq.accepted_tracks() == {'clicks': [1, 2, 3]}
@@ -67,8 +67,8 @@ def test_refused_connection(open_tracker, hq, dead_url):
     tracker.setup_hq(dead_url, 'KEY')
     clicks(tracker, 2)
     assert tracker.submit_statistics() is False
-    assert 'refused' in tracker._uploader.status.last_error
-    assert tracker._uploader.pending()
+    assert 'refused' in tracker.uploader.status.last_error
+    assert tracker.uploader.pending()
     tracker.setup_hq(hq.url, 'KEY')
     assert tracker.submit_statistics() is True
     assert hq.accepted_tracks() == {'clicks': [1, 2]}
@@ -77,11 +77,11 @@ def test_refused_connection(open_tracker, hq, dead_url):
 def test_a_server_slower_than_the_timeout(open_tracker, hq):
     tracker = started(open_tracker, hq)
     tracker.HQ_DEFAULT_TIMEOUT = 0.5
-    assert tracker._uploader.timeout == 0.5
+    assert tracker.uploader.timeout == 0.5
     clicks(tracker, 1)
     hq.then(Hang())
     assert tracker.submit_statistics() is False
-    assert 'timeout of 0.5 s' in tracker._uploader.status.last_error
+    assert 'timeout of 0.5 s' in tracker.uploader.status.last_error
     assert tracker.submit_statistics() is True
     assert hq.uploads[0].key == hq.uploads[1].key
     assert hq.accepted_tracks() == {'clicks': [1]}
@@ -89,11 +89,11 @@ def test_a_server_slower_than_the_timeout(open_tracker, hq):
 
 def test_the_timeout_is_settable_on_the_uploader_too(open_tracker, hq):
     tracker = started(open_tracker, hq)
-    assert tracker._uploader.timeout == 10
-    tracker._uploader.timeout = 2.5
-    assert tracker._uploader.timeout == 2.5
+    assert tracker.uploader.timeout == 10
+    tracker.uploader.timeout = 2.5
+    assert tracker.uploader.timeout == 2.5
     with pytest.raises(ValueError, match='seconds > 0'):
-        tracker._uploader.timeout = 0
+        tracker.uploader.timeout = 0
 
 
 def test_what_was_not_uploaded_goes_after_a_restart(open_tracker, hq):
@@ -146,7 +146,7 @@ def test_any_2xx_is_success(open_tracker, hq, status):
     clicks(tracker, 1)
     hq.then(Respond(status, body=b''))
     assert tracker.submit_statistics() is True
-    assert tracker._uploader.submissions == 1
+    assert tracker.uploader.submissions == 1
     clicks(tracker, 1)
     assert tracker.submit_statistics() is True
     assert hq.accepted_tracks() == {'clicks': [1, 2]}
@@ -158,7 +158,7 @@ def test_408_and_429_are_retried(open_tracker, hq):
     hq.then(Respond(408), Respond(429))
     assert tracker.submit_statistics() is False
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.status.failures == 2
+    assert tracker.uploader.status.failures == 2
     assert tracker.submit_statistics() is True
     assert len({u.key for u in hq.uploads}) == 1
 
@@ -175,7 +175,7 @@ def test_413_splits_the_batch(open_tracker, hq):
     refused = [u for u in hq.uploads if u.status == 413]
     assert [len(u.tracks) for u in refused] == [7, 3]
     assert len({u.key for u in hq.uploads}) == len(hq.uploads)
-    assert tracker._uploader.batch_tracks <= 2
+    assert tracker.uploader.batch_tracks <= 2
 
 
 def test_413_for_a_single_track_keeps_it_and_slows_down(open_tracker, hq):
@@ -184,9 +184,9 @@ def test_413_for_a_single_track_keeps_it_and_slows_down(open_tracker, hq):
     clicks(tracker, 1)
     before = time.time()
     assert tracker.submit_statistics() is False
-    status = tracker._uploader.status
+    status = tracker.uploader.status
     assert status.next_attempt >= before + BACKOFF_MAX_S
-    assert tracker._uploader.pending()
+    assert tracker.uploader.pending()
 
 
 def test_401_stops_until_the_settings_change(open_tracker, hq, caplog):
@@ -202,9 +202,9 @@ def test_401_stops_until_the_settings_change(open_tracker, hq, caplog):
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert 'refused the api key' in errors[0].getMessage()
-    assert 'HTTP 401' in tracker._uploader.status.stopped
+    assert 'HTTP 401' in tracker.uploader.status.stopped
     tracker.setup_hq(hq.url, 'NEW-KEY')
-    assert tracker._uploader.status.stopped is None
+    assert tracker.uploader.status.stopped is None
     assert tracker.submit_statistics() is True
     assert hq.uploads[-1].json['API Key'] == 'NEW-KEY'
     assert hq.accepted_tracks() == {'clicks': [1, 2]}
@@ -226,15 +226,15 @@ def test_retry_after_seconds_sets_the_next_attempt(open_tracker, hq):
     before = time.time()
     assert tracker.submit_statistics() is False
     after = time.time()
-    status = tracker._uploader.status
+    status = tracker.uploader.status
     # 7200 s is beyond the backoff's hour: the HQ's wish decides
     assert before + 7200 <= status.hold_until <= after + 7200
     assert status.next_attempt == status.hold_until
     # until then nobody asks the HQ, not even the application
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.tick() is None
+    assert tracker.uploader.tick() is None
     assert len(hq.uploads) == 1
-    assert 'Retry-After' in tracker._uploader.blocked()
+    assert 'Retry-After' in tracker.uploader.blocked()
 
 
 def test_retry_after_date(open_tracker, hq):
@@ -244,7 +244,7 @@ def test_retry_after_date(open_tracker, hq):
     hq.then(Respond(503, {'Retry-After': email.utils.formatdate(
         when, usegmt=True)}))
     assert tracker.submit_statistics() is False
-    status = tracker._uploader.status
+    status = tracker.uploader.status
     assert status.hold_until == pytest.approx(when)
     assert status.next_attempt == pytest.approx(when)
 
@@ -253,7 +253,7 @@ def test_5xx_without_retry_after_backs_off_with_jitter(open_tracker, hq):
     tracker = started(open_tracker, hq)
     clicks(tracker, 1)
     hq.rule = lambda upload: Respond(502)
-    uploader = tracker._uploader
+    uploader = tracker.uploader
     ceiling = BACKOFF_BASE_S
     for failures in (1, 2, 3):
         before = time.time()
@@ -278,8 +278,8 @@ def test_other_4xx_is_logged_and_retried_at_the_slowest_pace(
     with caplog.at_level(logging.WARNING, 'cybertools_tracking.upload'):
         assert tracker.submit_statistics() is False
     assert 'field "Data" is malformed' in caplog.text
-    assert tracker._uploader.status.next_attempt >= before + BACKOFF_MAX_S
-    assert tracker._uploader.tick() is None
+    assert tracker.uploader.status.next_attempt >= before + BACKOFF_MAX_S
+    assert tracker.uploader.tick() is None
     # the application may still ask, and nothing was lost
     assert tracker.submit_statistics() is True
     assert hq.accepted_tracks() == {'clicks': [1]}
@@ -295,7 +295,7 @@ def test_never_raises_into_the_host(open_tracker, hq, caplog, monkeypatch):
     with caplog.at_level(logging.ERROR, 'cybertools_tracking.upload'):
         assert tracker.submit_statistics() is False
     assert 'disk on fire' in caplog.text
-    assert 'disk on fire' in tracker._uploader.status.last_error
+    assert 'disk on fire' in tracker.uploader.status.last_error
     monkeypatch.undo()
     assert tracker.submit_statistics() is True
     tracker.close()

@@ -28,7 +28,7 @@ def test_no_hq_no_thread_no_network(open_tracker):
     tracker = open_tracker(check_interval_s=0.05, submit_interval_s=0.05)
     tracker.track_statistic('clicks')
     tracker['clicks'] += 1
-    assert tracker._uploader is None and tracker.uploader is None
+    assert tracker.uploader is None and tracker.uploader is None
     assert watcher_threads() == []
     assert tracker.submit_statistics() is False
     assert tracker['clicks'].count == 1
@@ -39,12 +39,12 @@ def test_the_watcher_uploads_by_itself(open_tracker, hq):
     tracker.track_statistic('clicks')
     tracker['clicks'] += 1
     tracker.setup_hq(hq.url, 'KEY')
-    assert tracker._uploader.watcher_alive
+    assert tracker.uploader.watcher_alive
     assert hq.wait_for(1)
     tracker['clicks'] += 1
     tracker['clicks'] += 1
     assert hq.wait_for(2)
-    uploader = tracker._uploader
+    uploader = tracker.uploader
     # settle: poll until everything is accepted, then compare
     for _ in range(600):
         if not uploader.pending():
@@ -70,7 +70,7 @@ def test_the_watcher_waits_for_the_submit_interval(open_tracker, hq):
     tracker.track_statistic('clicks')
     tracker['clicks'] += 1
     tracker.setup_hq(hq.url, 'KEY')
-    uploader = tracker._uploader
+    uploader = tracker.uploader
     tracker.flush()     # what the writer does on its own within a second
     assert uploader.tick() is True       # never uploaded: due
     tracker['clicks'] += 1
@@ -82,10 +82,10 @@ def test_the_watcher_waits_for_the_submit_interval(open_tracker, hq):
     # restarts count: the last success is kept in the database
     tracker = open_tracker(check_interval_s=30000, submit_interval_s=3600)
     tracker.setup_hq(hq.url, 'KEY')
-    assert tracker._uploader.tick() is None
+    assert tracker.uploader.tick() is None
     assert len(hq.uploads) == 1
     tracker.submit_interval_s = 0.001
-    assert tracker._uploader.tick() is True
+    assert tracker.uploader.tick() is True
     assert hq.accepted_tracks() == {'clicks': [1, 2]}
 
 
@@ -93,14 +93,14 @@ def test_a_tick_with_nothing_new_sends_nothing(open_tracker, hq):
     tracker = open_tracker(check_interval_s=30000, submit_interval_s=0.001)
     tracker.track_statistic('clicks')
     tracker.setup_hq(hq.url, 'KEY')
-    assert tracker._uploader.tick() is None
+    assert tracker.uploader.tick() is None
     assert hq.uploads == []
 
 
 def test_close_stops_an_idle_watcher_at_once(open_tracker, hq):
     tracker = open_tracker(check_interval_s=30000, submit_interval_s=500)
     tracker.setup_hq(hq.url, 'KEY')
-    uploader = tracker._uploader
+    uploader = tracker.uploader
     assert uploader.watcher_alive
     assert closed_within(tracker)
     assert not uploader.watcher_alive
@@ -115,7 +115,7 @@ def test_close_cuts_off_a_request_in_flight(open_tracker, hq):
     hq.then(Hang())
     tracker.setup_hq(hq.url, 'KEY')
     assert hq.wait_for(1)        # the watcher is waiting for the reply
-    uploader = tracker._uploader
+    uploader = tracker.uploader
     assert closed_within(tracker)
     assert watcher_threads() == []
     assert uploader.submit() is False
@@ -131,7 +131,7 @@ def test_disable_and_enable(open_tracker, hq):
     tracker['clicks'] += 1
     assert tracker['clicks'].count == 2
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.tick() is None
+    assert tracker.uploader.tick() is None
     assert hq.uploads == []
     tracker.enable()
     assert tracker.submit_statistics() is True
@@ -144,10 +144,10 @@ def test_do_not_track(open_tracker, hq, monkeypatch, value):
     tracker = open_tracker(check_interval_s=0.05, submit_interval_s=0.05)
     tracker.track_statistic('clicks')
     tracker.setup_hq(hq.url, 'KEY')
-    assert not tracker._uploader.watcher_alive
+    assert not tracker.uploader.watcher_alive
     tracker['clicks'] += 1
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.blocked() == 'DO_NOT_TRACK is set'
+    assert tracker.uploader.blocked() == 'DO_NOT_TRACK is set'
     assert tracker['clicks'].count == 1      # local statistics keep working
     assert hq.uploads == []
     monkeypatch.setenv('DO_NOT_TRACK', '0')
@@ -165,7 +165,7 @@ def test_missing_settings_mean_no_network(open_tracker, hq, settings,
     tracker['clicks'] += 1
     tracker.setup_hq(hq.url, 'KEY')
     assert tracker.submit_statistics() is False
-    assert reason in tracker._uploader.blocked()
+    assert reason in tracker.uploader.blocked()
     assert hq.uploads == []
 
 
@@ -175,7 +175,7 @@ def test_missing_api_key_means_no_network(open_tracker, hq):
     tracker['clicks'] += 1
     tracker.setup_hq(hq.url, '')
     assert tracker.submit_statistics() is False
-    assert tracker._uploader.blocked() == 'no api key is set'
+    assert tracker.uploader.blocked() == 'no api key is set'
     assert hq.uploads == []
 
 
@@ -185,7 +185,7 @@ def test_bad_settings_are_refused_with_a_reason(open_tracker):
         tracker.setup_hq('ftp://example.com', 'KEY')
     with pytest.raises(ValueError, match='api_key must be a str'):
         tracker.setup_hq('example.com', 42)
-    assert tracker._uploader is None
+    assert tracker.uploader is None
     tracker.close()
     with pytest.raises(RuntimeError, match='tracker is closed'):
         tracker.setup_hq('example.com', 'KEY')
@@ -199,7 +199,7 @@ def test_a_forked_child_has_no_watcher_and_does_not_upload(open_tracker,
     tracker.track_statistic('clicks')
     tracker['clicks'] += 1
     tracker.setup_hq(hq.url, 'KEY')
-    uploader = tracker._uploader
+    uploader = tracker.uploader
     assert uploader.watcher_alive
     read, write = os.pipe()
     with warnings.catch_warnings():

@@ -42,9 +42,9 @@ api_key = ldfh%ksg23
             ('MyApp', '1.0.0')
         assert (t.submit_interval_s, t.check_interval_s) == (500, 2.5)
         assert t.enabled is False and t.debug is True
-        if not hasattr(t, 'setup_hq'):
-            assert t.hq_settings == {'host': 'www.usagetrackerapp.com',
-                                     'api_key': 'ldfh%ksg23'}
+        assert t.uploader.url == \
+            'https://www.usagetrackerapp.com/usagestats/upload'
+        assert t.uploader.api_key == 'ldfh%ksg23'
 
 
 def test_keywords_override_the_file(tmp_path):

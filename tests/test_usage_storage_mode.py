@@ -3,6 +3,9 @@
 transaction, no file of its own."""
 
 import pytest
+import ZODB
+import ZODB.FileStorage
+from persistent.mapping import PersistentMapping
 import transaction
 
 from cybertools_tracking.btree import TrackingStorage
@@ -104,3 +107,17 @@ def test_storage_without_database():
 def test_not_a_tracking_storage():
     with pytest.raises(AnonymousUsageError, match='not a TrackingStorage'):
         AnonymousUsageTracker('u', storage={})
+
+
+def test_a_file_whose_key_holds_something_else_is_refused(tmp_path):
+    path = tmp_path / 'other.fs'
+    db = ZODB.DB(ZODB.FileStorage.FileStorage(str(path)))
+    with db.transaction() as conn:
+        conn.root()['tracking'] = PersistentMapping(kept=1)
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(AnonymousUsageError,
+                       match="root key 'tracking' holds a persistent.mapping"
+                             ".PersistentMapping, not a TrackingStorage"):
+        AnonymousUsageTracker('u', filepath=str(path))
+    assert path.read_bytes() == before

@@ -58,12 +58,17 @@ def test_exports():
 def test_contract_attributes(tracker, path):
     assert tracker.uuid == 'user-1'
     assert tracker.filepath == path
-    assert tracker.db is not None
+    # The database the tracker writes into holds its storage.
+    conn = tracker.db.open()
+    try:
+        assert conn.root()['tracking']._p_oid == tracker.storage_oid()
+    finally:
+        conn.close()
     assert isinstance(tracker.run_id, int) and tracker.run_id > 0
     assert tracker.application_name == ''
     assert tracker.application_version == ''
     assert tracker.enabled is True
-    assert tracker._uploader is None
+    assert tracker.uploader is None
 
 
 def test_file_and_directories_created(tmp_path):
@@ -143,7 +148,7 @@ def test_reserved_name(tracker, name):
 
 
 def test_reserved_names_cover_the_uploaders_tasks():
-    from cybertools_tracking.upload.state import SUBMISSIONS_TASK, UPLOAD_TASK
+    from cybertools_tracking.upload.place import SUBMISSIONS_TASK, UPLOAD_TASK
     from cybertools_tracking.usage.registry import REGISTRY_TASK, RESERVED
     assert set(RESERVED) == {REGISTRY_TASK, SUBMISSIONS_TASK, UPLOAD_TASK}
 
@@ -313,23 +318,19 @@ def test_close_and_context_manager(path):
         assert t['a'].count == 1
 
 
-def test_close_closes_uploader_first(path):
-    events = []
-
-    class Uploader:
-        def close(self):
-            # The database is still open for a last upload.
-            conn = tracker.db.open()
-            events.append(('uploader', tracker['a'].count,
-                           conn.root()['tracking'] is not None))
-            conn.close()
-
-    tracker = AnonymousUsageTracker('u', path)
+def test_close_closes_uploader_first(path, hq, caplog):
+    # The uploader gives its reserved track numbers back through its own
+    # connection when it closes, so the database must still be open then.
+    tracker = AnonymousUsageTracker('u', path, application_name='A',
+                                    application_version='1')
     tracker.track_statistic('a')
     tracker['a'] += 1
-    tracker._uploader = Uploader()
-    tracker.close()
-    assert events == [('uploader', 1, True)]
+    tracker.setup_hq(hq.url, 'KEY')
+    assert tracker.submit_statistics()
+    with caplog.at_level('DEBUG', logger='cybertools_tracking.upload'):
+        tracker.close()
+    assert tracker.uploader.blocked() == 'the uploader is closed'
+    assert 'releasing track numbers failed' not in caplog.text
 
 
 def test_setup_hq_hook(path, tmp_path):
@@ -383,12 +384,6 @@ def test_a_failing_setup_hq_closes_what_the_constructor_opened(path):
     # The file is not locked any more: it opens again at once.
     with AnonymousUsageTracker('u', path) as t:
         t.track_statistic('a')
-
-
-def test_hq_settings_kept_without_uploader(path):
-    with AnonymousUsageTracker('u', path, host='h', api_key='k') as t:
-        if not hasattr(t, 'setup_hq'):
-            assert t.hq_settings == {'host': 'h', 'api_key': 'k'}
 
 
 def test_max_rows_class_attribute(path, monkeypatch):

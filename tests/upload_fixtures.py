@@ -57,7 +57,7 @@ def stored_place(path, uuid=UUID):
     """The uploader's place as stored in the file at path (the tracker must
     be closed): (submissions, watermark, pending key or None)."""
     from cybertools_tracking.db import Session
-    from cybertools_tracking.upload.state import readState
+    from cybertools_tracking.upload.place import readState
     with Session(str(path), read_only=True) as session:
         place = readState(session.storage, uuid)
         return (place.submissions, place.watermark,

@@ -20,6 +20,7 @@ from ZODB.POSException import ConflictError
 
 from cybertools_tracking import postgres, retries
 from cybertools_tracking.btree import TrackingStorage
+from cybertools_tracking.validation import checkTrackingStorage
 
 DEFAULT_KEY = 'tracking'
 DEFAULT_ATTEMPTS = 5
@@ -306,24 +307,48 @@ def _zeoAddress(uri):
 def getStorage(conn, key=DEFAULT_KEY, trackFactory=None, create=True):
     """Return the TrackingStorage at root[key] of the connection.
 
-    If there is none and create is true, one is made (with trackFactory)
-    and committed in the connection's transaction manager; with create
-    false a missing storage is a KeyError.
+    It never commits, so it is safe inside a unit of work somebody else
+    commits (a web request under pyramid_tm). If there is none and create
+    is true, one is made (with trackFactory) and put under root[key] in
+    the connection's current transaction: the caller's commit stores it.
+    With create false a missing storage is a KeyError; anything else under
+    the key is a TypeError saying what it is. Create it at startup with
+    ``ensureStorage`` to keep requests from doing so.
     """
     root = conn.root()
     storage = root.get(key)
     if storage is not None:
-        return storage
+        return checkTrackingStorage(storage, f'root key {key!r}')
     if not create:
         raise KeyError(f'no tracking storage under root key {key!r}')
-    tm = conn.transaction_manager
-    for attempt in tm.attempts(DEFAULT_ATTEMPTS):
-        with attempt:
-            storage = root.get(key)
-            if storage is None:
-                storage = TrackingStorage(trackFactory=trackFactory)
-                root[key] = storage
+    storage = TrackingStorage(trackFactory=trackFactory)
+    root[key] = storage
     return storage
+
+
+def ensureStorage(db, key=DEFAULT_KEY, trackFactory=None,
+                  attempts=DEFAULT_ATTEMPTS):
+    """Make sure db holds a storage under root[key]: create it (with
+    trackFactory) and commit, on a connection and transaction manager of
+    its own, so no caller's transaction is touched. Call it at startup.
+    Returns the storage's _p_oid; something else under root[key] is a
+    TypeError saying what it is, and nothing is written. Retries on
+    conflicts (another process creating it too)."""
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    try:
+        for attempt in tm.attempts(attempts):
+            with attempt:
+                root = conn.root()
+                found = root.get(key)
+                if found is None:
+                    found = TrackingStorage(trackFactory=trackFactory)
+                    root[key] = found
+                checkTrackingStorage(found, f'root key {key!r}')
+        return found._p_oid
+    finally:
+        tm.abort()
+        conn.close()
 
 
 def retry(tm, work, *args, attempts=DEFAULT_ATTEMPTS, **kw):
@@ -340,21 +365,29 @@ def pack(db, days=0):
     db.pack(time.time() - days * 86400)
 
 
-class Session:
+class OpenStorage:
     """A database, one connection and its storage, for scripts and the CLI.
 
-    >>> with Session('memory://') as s:   # doctest: +SKIP
-    ...     s.storage.saveUserTrack('t', 0, 'u', {})
+    (Named for what it holds; "session" means a run in this project.)
+
+    >>> with OpenStorage('memory://') as s:   # doctest: +SKIP
+    ...     s.run(lambda storage: storage.saveUserTrack('t', 0, 'u', {}))
     """
 
     def __init__(self, spec, key=DEFAULT_KEY, read_only=False, create=True,
                  trackFactory=None):
         self.db = openDB(spec, read_only=read_only, create=create)
+        try:
+            if create and not read_only:
+                ensureStorage(self.db, key, trackFactory)
+        except BaseException:
+            self.db.close()
+            raise
         self.tm = transaction.TransactionManager()
         self.conn = self.db.open(transaction_manager=self.tm)
         try:
             self.storage = getStorage(self.conn, key, trackFactory,
-                                      create=create and not read_only)
+                                      create=False)
         except BaseException:
             self.close()
             raise
@@ -381,5 +414,9 @@ class Session:
         self.close()
 
 
-__all__ = ['openDB', 'getStorage', 'retry', 'pack', 'Session',
-           'DatabaseError', 'ConflictError', 'DEFAULT_KEY']
+# The old name, kept for code written against it.
+Session = OpenStorage
+
+__all__ = ['openDB', 'getStorage', 'ensureStorage', 'retry', 'pack',
+           'OpenStorage', 'Session', 'DatabaseError', 'ConflictError',
+           'DEFAULT_KEY']

@@ -71,8 +71,10 @@ def checkCount(value, name='limit', allowNone=True):
 
 
 def isTrackingStorage(obj):
-    """True if obj provides ITrackingStorage."""
-    return ITrackingStorage.providedBy(obj)
+    """True if obj provides ITrackingStorage. Asked of its class, so a
+    ghost stays a ghost: loading it (and refusing a schema generation
+    this code cannot read) is the caller's business."""
+    return ITrackingStorage.implementedBy(type(obj))
 
 
 def checkTrackingStorage(obj, where='the storage'):

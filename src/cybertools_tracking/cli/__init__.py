@@ -9,7 +9,6 @@ cannot show is printed as backslash escapes, and a reader that goes away
 """
 
 import argparse
-import importlib
 import importlib.metadata
 import os
 import platform
@@ -17,14 +16,13 @@ import sys
 
 from cybertools_tracking.cli.common import CommandError
 
-COMMAND_MODULES = (
-    'cybertools_tracking.cli.storage',
-    'cybertools_tracking.cli.usage',
-    'cybertools_tracking.cli.upkeep',
-    'cybertools_tracking.cli.report',
-    'cybertools_tracking.cli.export',
-    'cybertools_tracking.cli.copy',
-)
+from cybertools_tracking.cli import (
+    copy, export, hq, report, storage, upkeep, usage)
+
+# In the order --help lists them. Each imports only the core at load time;
+# an optional extra (ZEO, RelStorage, the HQ) is loaded when its command
+# runs, and its absence is one line naming the extra.
+COMMAND_MODULES = (storage, usage, upkeep, report, export, copy, hq)
 
 
 def versions():
@@ -62,13 +60,7 @@ def buildParser():
     parser.add_argument('--version', action=_Version)
     subparsers = parser.add_subparsers(dest='command', metavar='COMMAND')
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue    # a layer not built yet
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
 

@@ -45,6 +45,10 @@ def openSession(args, write=False, create=None):
                           read_only=not write and bool(fileStoragePath(spec)))
     except DatabaseError as exc:
         raise CommandError(str(exc)) from None
+    except TypeError as exc:
+        # Something else under the key: refused before anything is done.
+        raise CommandError(f'{spec}: {exc}; give --key of a '
+                           f'TrackingStorage') from None
     except KeyError:
         raise CommandError(f'{spec}: holds no tracking storage under root '
                            f'key {args.key!r}') from None

@@ -1,5 +1,10 @@
 """The contracts of the uploader: what the tracker offers the host
-application, what the uploader does, and what it needs from HTTP."""
+application, what the uploader needs from the tracker, what the uploader
+does, and what it needs from HTTP.
+
+The upload layer does not import the usage layer: the tracker holds an
+uploader and offers it what IUploadSource names.
+"""
 
 from zope.interface import Attribute, Interface
 
@@ -8,8 +13,9 @@ class IHQClient(Interface):
     """The upload side of AnonymousUsageTracker, as the original had it."""
 
     HQ_DEFAULT_TIMEOUT = Attribute(
-        "int or float: seconds a request to the HQ may take (10). Set it on "
-        "the class or on one tracker; it applies from the next request.")
+        "int or float: seconds a whole exchange with the HQ may take "
+        "(connecting, sending, status line, headers and body; 10). Set it "
+        "on the class or on one tracker; it applies from the next request.")
     uploader = Attribute(
         "IUploader or None: the uploader setup_hq made (its submissions, "
         "status and pending() tell how uploads go); None without an HQ.")
@@ -30,6 +36,9 @@ class IHQClient(Interface):
     def submit_statistics():
         """Upload what changed since the last successful upload.
 
+        Values JSON cannot carry as they are travel in the forms
+        cybertools_tracking.protocol documents; none of them raises here.
+
         Return True when the HQ accepted everything that was waiting (or
         nothing was), False otherwise. Never raises: problems are logged
         and the backlog stays in the local database for the next try.
@@ -41,14 +50,51 @@ class IHQClient(Interface):
         """
 
 
+class IUploadSource(Interface):
+    """What an uploader needs from the tracker it uploads for."""
+
+    db = Attribute("ZODB.DB: the database holding the tracker's storage; "
+                   "the uploader opens a connection of its own on it.")
+    uuid = Attribute("str: the user identifier sent with every upload.")
+    run_id = Attribute("int: the tracker session's run id (0: none).")
+    application_name = Attribute("str: sent as the Application Name; "
+                                 "nothing is uploaded while it is empty.")
+    application_version = Attribute("str: sent as the Application "
+                                    "Version; nothing is uploaded while "
+                                    "it is empty.")
+    enabled = Attribute("bool: uploads happen only while it is true.")
+    check_interval_s = Attribute(
+        "int or float seconds >= 0: how often the watcher checks (0: no "
+        "watcher).")
+    submit_interval_s = Attribute(
+        "int or float seconds >= 0: the least time between two uploads "
+        "by the watcher (0: no watcher).")
+    HQ_DEFAULT_TIMEOUT = Attribute(
+        "int or float > 0: seconds an exchange with the HQ may take; any "
+        "other value means 10.")
+
+    def flush():
+        """Commit the changes the tracker still holds, so an upload right
+        after sees them."""
+
+    def registry():
+        """Return {name: {'type', 'description', ...}} of the trackables
+        (internal ones left out)."""
+
+    def storage_oid():
+        """Return the oid of the TrackingStorage the tracker writes into,
+        or None when it has none yet (the uploader then uses the one
+        under the default root key)."""
+
+
 class IUploader(Interface):
     """Sends a tracker's new tracks to its HQ, batch by batch."""
 
     url = Attribute("str: the upload URL ({host}/usagestats/upload).")
     api_key = Attribute("str: the api key sent in the body.")
     timeout = Attribute(
-        "float: seconds per request; the tracker's HQ_DEFAULT_TIMEOUT "
-        "unless set on the uploader.")
+        "float: the deadline of each exchange in seconds; the tracker's "
+        "HQ_DEFAULT_TIMEOUT unless set on the uploader.")
     batch_tracks = Attribute(
         "int: at most this many tracks per request; halved when the HQ "
         "answers 413.")
@@ -58,7 +104,8 @@ class IUploader(Interface):
         "UploadStatus: a snapshot of failures, next_attempt (epoch "
         "seconds before which the watcher does not try again), hold_until "
         "(Retry-After: before it nobody tries), stopped (why uploads are "
-        "stopped, or None) and last_error.")
+        "stopped, or None), last_error and last_reply (the start of the "
+        "last 2xx reply's text, the api key removed).")
     submissions = Attribute(
         "int: successful submissions so far (read from the database).")
     watcher_alive = Attribute("bool: True while the watcher thread runs.")
@@ -115,8 +162,9 @@ class ITransport(Interface):
     def post(url, body, headers, timeout):
         """POST body (bytes) with headers (a dict) to url; return an IReply
         for any complete HTTP reply, whatever its status. A refused or
-        reset connection, no complete reply within timeout seconds, a
-        reply that is not HTTP or one cut short raises TransportError."""
+        reset connection, no complete reply within timeout seconds (a
+        deadline for the whole exchange, not per read), a reply that is
+        not HTTP or one cut short raises TransportError."""
 
     def abort():
         """Cut off requests in flight and refuse new ones (for close)."""

@@ -1,38 +1,15 @@
-"""The upload body: the HQ's fields, built from the tracks after the
-watermark.
-
-The HQ's protocol (from AnonymousUsage) is one JSON object::
-
-    {"API Key": ..., "User Identifier": uuid,
-     "Application Name": ..., "Application Version": ...,
-     "Data": {name: {"type": ..., "description": ..., "data": latest value}}}
+"""The upload body: the protocol's fields (``cybertools_tracking.protocol``),
+built from the tracks after the watermark.
 
 ``Data`` names the trackables that changed in the batch, each with its
-latest value in it (the state for a State, the count for the others).
-Beyond the original, ``Tracks`` carries the batch's tracks themselves, so
-an HQ can keep the history; an HQ that does not know the key ignores it::
-
-    "Tracks": {name: [{"Number": 12, "Run": 3, "Time": 1700000000,
-                       "Count": 5, "State": "Metric"}, ...]}
-
-``Number`` is the track's number in the local database: unique per user
-identifier and rising, so an HQ can drop a track it already has.
+latest value in it (the state for a State, the count for the others), and
+``Tracks`` carries the batch's tracks themselves.
 """
 
 import json
-import math
 
-INTERNAL_PREFIX = '__'
-TRACKS_KEY = 'Tracks'
-TYPES = ('Statistic', 'State', 'Timer', 'Sequence')
-NO_STATE_TEXT = 'No State'   # what the original sent for a State without one
-_TRACK_FIELDS = ('Number', 'Run', 'Time')
-
-
-def isInternal(name):
-    """Names starting with '__' (registry, upload state, submissions) are
-    the tracker's own, never uploaded as trackables."""
-    return isinstance(name, str) and name.startswith(INTERNAL_PREFIX)
+from cybertools_tracking import protocol
+from cybertools_tracking.names import TYPES, isInternal
 
 
 def newTracks(storage, uuid, after, limit=None, through=None):
@@ -78,7 +55,8 @@ def describe(name, registry, data=None):
     if kind not in TYPES:
         kind = 'State' if data and 'State' in data else 'Statistic'
     description = info.get('description') or ''
-    return {'type': kind, 'description': str(description)}
+    return {protocol.TYPE: kind,
+            protocol.DESCRIPTION: protocol.cleanText(str(description))}
 
 
 def valueOf(kind, data):
@@ -86,28 +64,17 @@ def valueOf(kind, data):
     of the others."""
     if kind == 'State':
         state = data.get('State')
-        return state if isinstance(state, str) else NO_STATE_TEXT
-    return jsonable(data.get('Count', 0))
-
-
-def jsonable(value):
-    """value as plain JSON: non-finite floats and unknown types as str."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    return str(value)
+        return protocol.cleanText(state) if isinstance(state, str) \
+            else protocol.NO_STATE_TEXT
+    return protocol.jsonable(data.get('Count', 0))
 
 
 def trackEntry(num, track):
-    entry = {'Number': num, 'Run': track.runId, 'Time': track.timeStamp}
+    entry = {protocol.NUMBER: num, protocol.RUN: track.runId,
+             protocol.TIME: track.timeStamp}
     for key, value in track.data.items():
-        if key not in _TRACK_FIELDS:
-            entry[str(key)] = jsonable(value)
+        if key not in protocol.TRACK_FIELDS:
+            entry[protocol.cleanText(str(key))] = protocol.jsonable(value)
     return entry
 
 
@@ -121,26 +88,30 @@ def buildBody(apiKey, uuid, applicationName, applicationVersion, items,
     data = {}
     tracks = {}
     for num, track in items:
-        name = track.taskId
-        info = describe(name, registry, track.data)
+        name = protocol.cleanText(track.taskId)
+        info = describe(track.taskId, registry, track.data)
         tracks.setdefault(name, []).append(trackEntry(num, track))
         # items ascend, so the last one seen is the latest value.
-        data[name] = dict(info, data=valueOf(info['type'], track.data))
+        data[name] = dict(info, **{protocol.VALUE: valueOf(
+            info[protocol.TYPE], track.data)})
     for name, value in (extra or {}).items():
-        if name not in data:
-            data[name] = dict(describe(name, registry),
-                              data=jsonable(value))
+        clean = protocol.cleanText(name)
+        if clean not in data:
+            data[clean] = dict(describe(name, registry),
+                               **{protocol.VALUE: protocol.jsonable(value)})
     return {
-        'API Key': apiKey,
-        'User Identifier': str(uuid),
-        'Application Name': applicationName,
-        'Application Version': applicationVersion,
-        'Data': data,
-        TRACKS_KEY: tracks,
+        protocol.API_KEY: apiKey,
+        protocol.USER: protocol.cleanText(str(uuid)),
+        # As text whatever they were given as (a version 1.2 is "1.2").
+        protocol.APPLICATION: protocol.cleanText(str(applicationName)),
+        protocol.VERSION: protocol.cleanText(str(applicationVersion)),
+        protocol.DATA: data,
+        protocol.TRACKS: tracks,
     }
 
 
 def encode(body):
-    """The body as compact UTF-8 JSON bytes."""
+    """The body as compact UTF-8 JSON bytes (body made by buildBody, so
+    every value is JSON already)."""
     return json.dumps(body, ensure_ascii=False, separators=(',', ':'),
                       allow_nan=False).encode('utf-8')

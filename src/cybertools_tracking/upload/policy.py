@@ -10,6 +10,8 @@ import enum
 import math
 import random
 
+from cybertools_tracking.protocol import Reply
+
 # The watcher's waits after failures: 30 s, 1, 2, 4 ... minutes, capped
 # at an hour, each drawn from the upper half of its range so many
 # installations that failed together do not come back together.
@@ -34,9 +36,9 @@ def classify(status):
         return Verdict.RETRY
     if 200 <= status < 300:
         return Verdict.SUCCESS
-    if status == 413:
+    if status == Reply.TOO_LARGE.value:
         return Verdict.SPLIT
-    if status in (401, 403):
+    if status in (401, Reply.FORBIDDEN.value):
         return Verdict.STOP
     if status in (408, 429) or 500 <= status < 600:
         return Verdict.RETRY

@@ -19,6 +19,12 @@ Two things urllib would do by default are switched off on purpose:
 A reply that is not HTTP, is cut short, or does not come within the
 timeout is a ``TransportError``: nothing was confirmed, so nothing counts
 as sent.
+
+The timeout is a deadline for the whole exchange (connecting, sending,
+the status line, headers and body), not a limit per socket read: an HQ
+that drips a byte a second would otherwise hold the uploader for as long
+as it likes. When the deadline passes, the request's sockets are shut
+down, which ends any read or write blocked on them.
 """
 
 import http.client
@@ -32,9 +38,8 @@ from dataclasses import dataclass, field
 
 from zope.interface import implementer
 
+from cybertools_tracking.protocol import UPLOAD_PATH
 from cybertools_tracking.upload.interfaces import IReply, ITransport
-
-UPLOAD_PATH = '/usagestats/upload'
 # Only the start of a reply is kept (for the log); an HQ has no reason to
 # send more.
 MAX_REPLY_BYTES = 64 * 1024
@@ -102,17 +107,22 @@ class _Sockets:
     def __init__(self):
         self._lock = threading.Lock()
         self._open = {}     # socket -> the thread that opened it
+        self._expired = set()   # threads whose request is past its deadline
         self.aborted = False
 
     def add(self, sock):
         with self._lock:
             if self.aborted:
                 raise TransportError('the uploader is closing')
+            if threading.get_ident() in self._expired:
+                # The deadline passed while connecting.
+                raise TransportError('the deadline passed')
             self._open[sock] = threading.get_ident()
 
     def forgetMine(self):
         me = threading.get_ident()
         with self._lock:
+            self._expired.discard(me)
             for sock in [s for s, owner in self._open.items()
                          if owner == me]:
                 del self._open[sock]
@@ -121,18 +131,37 @@ class _Sockets:
         with self._lock:
             self.aborted = True
             sockets = list(self._open)
-        for sock in sockets:
-            try:
-                # shutdown, not close: it wakes a thread blocked in recv.
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shutdown(sockets)
+
+    def cut(self, owner):
+        """Shut down the sockets the thread owner opened (its deadline
+        passed)."""
+        with self._lock:
+            self._expired.add(owner)
+            sockets = [s for s, o in self._open.items() if o == owner]
+        _shutdown(sockets)
+
+
+def _shutdown(sockets):
+    for sock in sockets:
+        try:
+            # shutdown, not close: it wakes a thread blocked in recv.
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _connectionClasses(sockets):
     def connect(conn, base):
         base.connect(conn)
         sockets.add(conn.sock)
+        # http.client writes the headers and the body separately; with
+        # Nagle's algorithm the body would wait for the server to
+        # acknowledge the headers (a delayed ACK: tens of milliseconds).
+        try:
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     class HTTPConnection(http.client.HTTPConnection):
         def connect(self):
@@ -187,21 +216,43 @@ class HTTPTransport:
         request = urllib.request.Request(url, data=body, headers=headers,
                                          method='POST')
         deadline = time.monotonic() + timeout
+        expired = threading.Event()
+
+        def cut():
+            expired.set()
+            self._sockets.cut(owner)
+
+        owner = threading.get_ident()
+        timer = threading.Timer(timeout, cut)
+        timer.daemon = True
+        timer.start()
         try:
             with self._opener.open(request, timeout=timeout) as response:
                 text = self._readBody(response, deadline, timeout)
                 headers = {name.lower(): value
                            for name, value in response.headers.items()}
+                if expired.is_set():
+                    raise TransportError(self._late(timeout))
                 return Reply(response.status, headers, text)
         except TransportError:
+            if expired.is_set():
+                raise TransportError(self._late(timeout)) from None
             raise
         except (OSError, http.client.HTTPException, ValueError) as exc:
             if self._sockets.aborted:
                 raise TransportError('cut off: the uploader is closing') \
                     from exc
+            if expired.is_set():
+                raise TransportError(self._late(timeout)) from exc
             raise TransportError(_describe(exc, timeout)) from exc
         finally:
+            timer.cancel()
+            timer.join()    # a cut in progress ends before we forget
             self._sockets.forgetMine()
+
+    @staticmethod
+    def _late(timeout):
+        return f'no complete reply within the timeout of {timeout:g} s'
 
     def abort(self):
         self._sockets.abort()
@@ -212,8 +263,7 @@ class HTTPTransport:
         size = 0
         while True:
             if time.monotonic() > deadline:
-                raise TransportError(f'no complete reply within the timeout '
-                                     f'of {timeout:g} s')
+                raise TransportError(HTTPTransport._late(timeout))
             chunk = response.read(_CHUNK)
             if not chunk:
                 break

@@ -19,9 +19,11 @@ database by the uploader.
 
 import importlib.metadata
 import logging
+import math
 import os
 import platform
 import random
+import re
 import threading
 import time
 import uuid as uuidlib
@@ -31,20 +33,24 @@ from dataclasses import dataclass
 import transaction
 from zope.interface import implementer
 
+from cybertools_tracking import protocol
 from cybertools_tracking.db import DEFAULT_KEY
-from cybertools_tracking.upload import payload, state
+from cybertools_tracking.names import isInternal
+from cybertools_tracking.upload import payload
 from cybertools_tracking.upload.interfaces import IUploader
+from cybertools_tracking.upload.place import (
+    Pending, readState, savePending, saveSuccess)
 from cybertools_tracking.upload.policy import (
     Backoff, Verdict, classify, parseRetryAfter)
 from cybertools_tracking.upload.transport import (
     HTTPTransport, TransportError, uploadURL)
-from cybertools_tracking.upload.watcher import Watcher, seconds
+from cybertools_tracking.upload.watcher import Watcher
 
 logger = logging.getLogger('cybertools_tracking.upload')
 
 HQ_DEFAULT_TIMEOUT = 10
 DEFAULT_BATCH_TRACKS = 500
-MAX_BODY_BYTES = 1024 * 1024
+MAX_BODY_BYTES = protocol.MAX_BODY_BYTES
 # The watcher sends at most this many batches per check, so a large
 # backlog never keeps its thread (or a closing app) busy for long.
 MAX_BATCHES_PER_TICK = 20
@@ -93,6 +99,7 @@ class UploadStatus:
     hold_until: float
     stopped: str | None
     last_error: str | None
+    last_reply: str | None = None   # the text of the last 2xx reply
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class _Closed(Exception):
 
 
 _live = weakref.WeakSet()
+_forkHook = []
 
 
 def _afterForkInChild():
@@ -117,17 +125,45 @@ def _afterForkInChild():
         uploader._forgetAfterFork()
 
 
-if hasattr(os, 'register_at_fork'):
-    os.register_at_fork(after_in_child=_afterForkInChild)
+def _watchForks():
+    # Registered by the first uploader, not at import: importing the
+    # package must not change how the host application forks.
+    if not _forkHook and hasattr(os, 'register_at_fork'):
+        os.register_at_fork(after_in_child=_afterForkInChild)
+        _forkHook.append(True)
+
+
+_KEY_FIELD = re.compile(r'("API[ _]?Key"\s*:\s*")((?:[^"\\]|\\.)*)(")',
+                        re.IGNORECASE)
+REDACTED = '[api key removed]'
+
+
+def redact(text, apiKey):
+    """text with apiKey removed wherever it appears (also as the start of
+    a key cut off at the end of text), and the value of any "API Key" JSON
+    field: replies are logged and kept in the status, and an HQ may echo
+    the request."""
+    text = _KEY_FIELD.sub(lambda m: m.group(1) + REDACTED + m.group(3),
+                          text)
+    if apiKey:
+        text = text.replace(apiKey, REDACTED)
+        for cut in range(min(len(apiKey) - 1, len(text)), 3, -1):
+            if text.endswith(apiKey[:cut]):
+                text = text[:-cut] + REDACTED
+                break
+    return text
+
+
+def _positive(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float)) \
+        and math.isfinite(value) and value > 0
 
 
 @implementer(IUploader)
 class Uploader:
     """See IUploader.
 
-    tracker: what the usage layer's contract offers (db, uuid, run_id,
-    application_name, application_version, enabled, flush(), registry(),
-    check_interval_s, submit_interval_s, HQ_DEFAULT_TIMEOUT).
+    tracker: an IUploadSource (the usage tracker provides it).
     transport, clock and random are there for tests and embedding.
     """
 
@@ -150,6 +186,7 @@ class Uploader:
         self.url = self.api_key = None
         self._clearPacing()
         self.configure(host, api_key)
+        _watchForks()
         _live.add(self)
 
     # settings
@@ -160,9 +197,9 @@ class Uploader:
             return self._timeout
         # A bad value set on the tracker must not break close() (which
         # waits at most this long): it falls back to the default.
-        value = seconds(getattr(self.tracker, 'HQ_DEFAULT_TIMEOUT',
-                                HQ_DEFAULT_TIMEOUT))
-        return value or float(HQ_DEFAULT_TIMEOUT)
+        value = getattr(self.tracker, 'HQ_DEFAULT_TIMEOUT',
+                        HQ_DEFAULT_TIMEOUT)
+        return value if _positive(value) else HQ_DEFAULT_TIMEOUT
 
     @timeout.setter
     def timeout(self, value):
@@ -182,13 +219,14 @@ class Uploader:
     def _clearPacing(self):
         self.backoff.reset()
         self._nextAttempt = self._holdUntil = 0.0
-        self._stopped = self._lastError = None
+        self._stopped = self._lastError = self._lastReply = None
         self._failing = False
 
     @property
     def status(self):
         return UploadStatus(self.backoff.failures, self._nextAttempt,
-                            self._holdUntil, self._stopped, self._lastError)
+                            self._holdUntil, self._stopped, self._lastError,
+                            self._lastReply)
 
     def blocked(self):
         if self._forked:
@@ -251,6 +289,7 @@ class Uploader:
                                    f'after batch through {done} was accepted')
             verdict, reply, error = self._send(batch)
             if verdict is Verdict.SUCCESS:
+                self._lastReply = self._replyText(reply)
                 self._record(batch)
                 sent += 1
                 done = batch.through
@@ -270,12 +309,12 @@ class Uploader:
             storage = self._storage()
             for attempt in self._tm.attempts(_DB_ATTEMPTS):
                 with attempt:
-                    place = state.readState(storage, uuid)
+                    place = readState(storage, uuid)
                     batch, new = self._compose(storage, place, uuid,
                                                registry)
                     if batch is not None and new:
-                        state.savePending(storage, uuid, self._runId(),
-                                          state.Pending(batch.key,
+                        savePending(storage, uuid, self._runId(),
+                                          Pending(batch.key,
                                                         batch.after,
                                                         batch.through))
             return batch
@@ -312,7 +351,7 @@ class Uploader:
             through = items[-1][0]
             inBatch = {track.taskId for _, track in items}
             for name in registry:
-                if payload.isInternal(name) or name in inBatch:
+                if isInternal(name) or name in inBatch:
                     continue
                 track, later = payload.latestUpTo(storage, name, uuid,
                                                   through)
@@ -351,9 +390,9 @@ class Uploader:
             storage = self._storage()
             for attempt in self._tm.attempts(_DB_ATTEMPTS):
                 with attempt:
-                    place = state.readState(storage, uuid)
+                    place = readState(storage, uuid)
                     if place.watermark == batch.after:
-                        state.saveSuccess(storage, uuid, self._runId(),
+                        saveSuccess(storage, uuid, self._runId(),
                                           place, batch.key, batch.through)
         logger.debug('batch %s accepted by %s', batch.key, self.url)
 
@@ -369,8 +408,8 @@ class Uploader:
             storage = self._storage()
             for attempt in self._tm.attempts(_DB_ATTEMPTS):
                 with attempt:
-                    state.savePending(storage, uuid, self._runId(),
-                                      state.Pending(uuidlib.uuid4().hex,
+                    savePending(storage, uuid, self._runId(),
+                                      Pending(uuidlib.uuid4().hex,
                                                     batch.after,
                                                     batch.numbers[half - 1]))
         return True
@@ -378,7 +417,7 @@ class Uploader:
     def _failed(self, verdict, reply, error, batch):
         now = self._clock()
         status = reply.status if reply is not None else None
-        text = ' '.join(reply.text.split())[:300] if reply is not None else ''
+        text = self._replyText(reply) if reply is not None else ''
         detail = error or f'HTTP {status}' + (f': {text}' if text else '')
         self._lastError = detail
         if verdict is Verdict.STOP:
@@ -410,6 +449,11 @@ class Uploader:
                            self.url, detail, delay)
         self._failing = True
 
+    def _replyText(self, reply):
+        # The key is removed before the text is shortened, so no part of
+        # it survives the cut.
+        return ' '.join(redact(reply.text, self.api_key).split())[:300]
+
     def _recovered(self):
         if self._failing:
             logger.info('upload to %s works again', self.url)
@@ -426,7 +470,7 @@ class Uploader:
         with self._dbLock:
             storage = self._storage()
             with self._tm:
-                return work(storage, state.readState(storage, uuid), uuid)
+                return work(storage, readState(storage, uuid), uuid)
 
     @property
     def submissions(self):
@@ -451,8 +495,8 @@ class Uploader:
     def tick(self):
         if self.blocked() or self._clock() < self._nextAttempt:
             return None
-        interval = seconds(getattr(self.tracker, 'submit_interval_s', 0))
-        if not interval:
+        interval = self.tracker.submit_interval_s
+        if not _positive(interval):
             return None
         # No flush from this thread: a tracker writing into its caller's
         # storage would commit the caller's transaction from here. The
@@ -473,14 +517,15 @@ class Uploader:
         if self._forked or self._closed or doNotTrack():
             return False
         tracker = self.tracker
-        if not (seconds(getattr(tracker, 'check_interval_s', 0))
-                and seconds(getattr(tracker, 'submit_interval_s', 0))):
+        if not (_positive(tracker.check_interval_s)
+                and _positive(tracker.submit_interval_s)):
             return False
         if self.watcher_alive:
             return True
         self._watcher = Watcher(
             self._tick,
-            lambda: seconds(getattr(tracker, 'check_interval_s', 0)))
+            lambda: tracker.check_interval_s
+            if _positive(tracker.check_interval_s) else 0)
         self._watcher.start()
         return True
 
@@ -532,17 +577,14 @@ class Uploader:
     # database access
 
     def _locate(self):
-        """Find the tracker's storage once: through its writer (which knows
-        a storage under another root key, or one the caller opened), else
-        under the contract's root key. Called outside the database lock,
-        as the writer takes locks of its own."""
+        """Find the tracker's storage once, by the oid the tracker gives
+        (it knows a storage under another root key, or one its caller
+        opened); without one, the storage under the default root key.
+        Called outside the database lock, as the tracker takes locks of
+        its own."""
         if self._storageOid is not None:
             return
-        reading = getattr(getattr(self.tracker, '_writer', None),
-                          'reading', None)
-        if reading is not None:
-            with reading() as storage:
-                self._storageOid = getattr(storage, '_p_oid', None)
+        self._storageOid = self.tracker.storage_oid()
 
     def _storage(self):
         if self._closed or self._forked:

@@ -5,7 +5,6 @@ however long the interval (the README's example checks every 30000 s).
 Being a daemon it never keeps an application from exiting.
 """
 
-import datetime
 import logging
 import threading
 
@@ -14,16 +13,6 @@ logger = logging.getLogger('cybertools_tracking.upload')
 # The first check comes soon after start (when the interval is longer),
 # so a backlog left by the last session does not wait a whole interval.
 FIRST_CHECK_S = 60
-
-
-def seconds(value):
-    """An interval setting as float seconds (a timedelta or a number);
-    0.0 for unset, negative or unreadable values."""
-    if isinstance(value, datetime.timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0.0
-    return float(value) if value > 0 else 0.0
 
 
 class Watcher:

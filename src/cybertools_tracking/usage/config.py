@@ -12,6 +12,7 @@ import datetime
 import numbers
 import os
 
+from cybertools_tracking.upload.uploader import checkSettings
 from cybertools_tracking.usage.exceptions import (
     ConfigurationError, IntervalError)
 
@@ -111,7 +112,7 @@ def readConfiguration(path):
     return kw
 
 
-def loadConfiguration(path, checkHQ=None, **overrides):
+def loadConfiguration(path, **overrides):
     """readConfiguration(path) updated with overrides; a ConfigurationError
     when neither gives a filepath (nor a storage), or when the file's
     [HQ] section is wrong (see ``checkHQSection``)."""
@@ -121,16 +122,15 @@ def loadConfiguration(path, checkHQ=None, **overrides):
         raise ConfigurationError(
             f'{os.fspath(path)}: [{GENERAL}] filepath is missing; add '
             f'"filepath = /path/to/usage.db" or pass filepath=...')
-    checkHQSection(path, kw, overrides, checkHQ)
+    checkHQSection(path, kw, overrides)
     return kw
 
 
-def checkHQSection(path, kw, overrides, checkHQ=None):
+def checkHQSection(path, kw, overrides):
     """Check the [HQ] settings kw took from the file at path (overrides
     are the caller's, checked by the tracker). An api_key without a host
     is a ConfigurationError naming the file and key, and so is a host
-    that checkHQ(host, None) (the uploader's check, when installed)
-    refuses."""
+    the uploader's checkSettings refuses."""
     path = os.fspath(path)
     host, apiKey = kw.get('host'), kw.get('api_key')
     if 'host' in overrides:
@@ -145,10 +145,9 @@ def checkHQSection(path, kw, overrides, checkHQ=None):
             raise ConfigurationError(
                 f'{path}: [{HQ}] host must be a host name or URL, not empty')
         return
-    if checkHQ is not None:
-        try:
-            checkHQ(host, None)
-        except ValueError as exc:
-            raise ConfigurationError(
-                f'{path}: [{HQ}] host must be a host name or URL such as '
-                f'www.example.com or http://127.0.0.1:8080: {exc}') from None
+    try:
+        checkSettings(host, None)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f'{path}: [{HQ}] host must be a host name or URL such as '
+            f'www.example.com or http://127.0.0.1:8080: {exc}') from None

@@ -21,6 +21,7 @@ import threading
 import transaction
 
 from cybertools_tracking.db import fileStoragePath, getStorage, openDB
+from cybertools_tracking.upload import place
 from cybertools_tracking.usage import registry
 from cybertools_tracking.usage.exceptions import (
     AnonymousUsageError, ImportFormatError)
@@ -274,13 +275,9 @@ def _recordUploaded(storage, runId, tables, watermark):
     """Mark the master's rows as uploaded for each user whose tracker has
     uploaded: the original moved rows into NAME.db only after uploading
     them (NAME.part.db holds what was not uploaded yet), so the uploader
-    must not send them again. Without the uploader installed, nothing."""
-    try:
-        from cybertools_tracking.upload import state
-    except ImportError:
-        return
+    must not send them again."""
     for uuid, (submissions, timeStamp) in sorted(_uploaded(tables).items()):
-        state.saveImported(storage, uuid, runId, submissions, watermark,
+        place.saveImported(storage, uuid, runId, submissions, watermark,
                            timeStamp)
 
 

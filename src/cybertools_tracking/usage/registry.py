@@ -8,29 +8,17 @@ into a storage somebody else opened carries its registry along, and an
 upload or a copy of the storage is self-describing.
 """
 
-REGISTRY_TASK = '__registry__'
+from cybertools_tracking.names import (
+    REGISTRY_TASK, RESERVED, TYPES, isInternal)
 
-# Tasks the machinery writes: the registry, and the uploader's place
-# (cybertools_tracking.upload.state); a trackable of one of these names
-# would corrupt them (a Count without a watermark re-sends everything).
-RESERVED = {
-    REGISTRY_TASK: 'the registry of trackables',
-    '__submissions__': 'the count of successful uploads and their '
-                       'watermark',
-    '__upload__': 'the batch being uploaded',
-}
-
-TYPES = ('Statistic', 'State', 'Timer', 'Sequence')
+# The names' own module is cybertools_tracking.names; they stay importable
+# from here for the importer and older code.
+__all__ = ['REGISTRY_TASK', 'RESERVED', 'TYPES', 'isInternal', 'makeEntry',
+           'compatible', 'read', 'lookup', 'write']
 
 # Kinds whose rows mean the same (a count), so a name may move between them.
 _COMPATIBLE = {'Statistic': 'count', 'Timer': 'count',
                'State': 'state', 'Sequence': 'sequence'}
-
-
-def isInternal(name):
-    """Names starting with '__' belong to the machinery (registry, upload
-    state, submissions), never listed as trackables."""
-    return name.startswith('__')
 
 
 def makeEntry(type, description='', checkpoints=None, max_rows=1000):

@@ -2,6 +2,7 @@
 
 from zope.interface import implementer
 
+from cybertools_tracking.protocol import INT_LIMIT, MAX_INT_DIGITS
 from cybertools_tracking.usage.interfaces import IStatistic
 from cybertools_tracking.usage.trackable import Trackable, checkNumber
 
@@ -27,6 +28,16 @@ class Statistic(Trackable):
         writer.admit()
         with tracker._lock:
             count = by if absolute else self.count + by
+            # One comparison refuses inf, nan (every comparison with it is
+            # false) and ints too long to be written as decimal text: an
+            # HQ needs a finite number, and a count it can never be sent
+            # would stop every upload behind it.
+            if not -INT_LIMIT < count < INT_LIMIT:
+                raise ValueError(
+                    f'{self.name!r}: a {self.type} must stay a finite '
+                    f'number of at most {MAX_INT_DIGITS} digits; '
+                    f'{"setting" if absolute else "adding"} {_short(by)} '
+                    f'would make it {_short(count)}')
             self._save({'Count': count})
             self.count = count
 
@@ -63,3 +74,10 @@ class Statistic(Trackable):
     def get_average(self, default=None):
         rows = self.get_number_of_rows()
         return self.count / rows if rows else default
+
+
+def _short(number):
+    if isinstance(number, int) and not -INT_LIMIT < number < INT_LIMIT:
+        digits = int(abs(number).bit_length() * 0.30103)
+        return f'an int of about {digits} digits'
+    return repr(number)

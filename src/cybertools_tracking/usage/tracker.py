@@ -5,15 +5,13 @@ FileStorage of its own (``filepath``) and writes behind, through a
 ``BatchWriter``, or writes synchronously into a TrackingStorage its caller
 already opened (``storage=``), through a ``DirectWriter``.
 
-Uploading (``setup_hq``, ``submit_statistics``, the watcher) comes from
-``cybertools_tracking.upload``: when that module is installed and defines
-``UploadMixin``, the tracker class includes it. That module must not import
-``cybertools_tracking.usage`` at module level (only inside functions), or
-importing it first would be circular.
+Uploading (``setup_hq``, ``submit_statistics``, the watcher) is done by
+an ``Uploader`` of ``cybertools_tracking.upload`` that the tracker holds
+once ``setup_hq`` is called; the tracker offers it what
+``IUploadSource`` names.
 """
 
 import atexit
-import importlib
 import logging
 import os
 import threading
@@ -21,10 +19,14 @@ import threading
 from zope.interface import implementer
 
 from cybertools_tracking.db import DEFAULT_KEY, openDB
+from cybertools_tracking.names import RESERVED, isInternal
+from cybertools_tracking.upload.interfaces import IHQClient, IUploadSource
+from cybertools_tracking.upload.uploader import (
+    HQ_DEFAULT_TIMEOUT, Uploader, checkSettings)
 from cybertools_tracking.usage import config, registry, reports
 from cybertools_tracking.usage.exceptions import (
     AnonymousUsageError, TableConflictError, TableNameError,
-    UnknownTrackableError)
+    TrackerClosedError, UnknownTrackableError)
 from cybertools_tracking.usage.interfaces import IUsageTracker
 from cybertools_tracking.usage.rows import (
     DELETE_LAST, MAX_ROWS_PER_TABLE, REGISTER, view)
@@ -41,34 +43,21 @@ logger = logging.getLogger('cybertools_tracking.usage')
 SQLITE_MAGIC = b'SQLite format 3\x00'
 
 
-class _NoUploadMixin:
-    """Stands in for the uploader's methods until issue 4's
-    ``cybertools_tracking.upload.UploadMixin`` is installed."""
-
-
-def _uploadMixin():
-    try:
-        module = importlib.import_module('cybertools_tracking.upload')
-    except ModuleNotFoundError as exc:
-        if exc.name != 'cybertools_tracking.upload':
-            raise
-        return _NoUploadMixin
-    if getattr(getattr(module, '__spec__', None), '_initializing', False):
-        raise ImportError(
-            'cybertools_tracking.upload imports cybertools_tracking.usage '
-            'while being imported; import the usage layer inside its '
-            'functions instead')
-    return getattr(module, 'UploadMixin', _NoUploadMixin)
-
-
-UploadMixin = _uploadMixin()
-
-# Trackers still open at interpreter exit are closed (flushed) then.
+# Trackers still open at interpreter exit are closed (flushed) then. The
+# hook is registered by the first tracker that opens a file, not at import.
 _openTrackers = set()
 _openLock = threading.Lock()
+_exitHook = []
 
 
-@atexit.register
+def _keepOpen(tracker):
+    with _openLock:
+        if not _exitHook:
+            atexit.register(_closeAtExit)
+            _exitHook.append(True)
+        _openTrackers.add(tracker)
+
+
 def _closeAtExit():
     with _openLock:
         trackers = list(_openTrackers)
@@ -98,8 +87,8 @@ def _checkNotSQLite(path):
             f'filepath=NEW.fs')
 
 
-@implementer(IUsageTracker)
-class AnonymousUsageTracker(UploadMixin):
+@implementer(IUsageTracker, IHQClient, IUploadSource)
+class AnonymousUsageTracker:
     """See IUsageTracker.
 
     ``AnonymousUsageTracker(uuid, filepath, ...)`` opens (or creates) a
@@ -111,6 +100,9 @@ class AnonymousUsageTracker(UploadMixin):
     """
 
     MAX_ROWS_PER_TABLE = MAX_ROWS_PER_TABLE
+    _ownDb = False
+    _db = None
+    HQ_DEFAULT_TIMEOUT = HQ_DEFAULT_TIMEOUT
     _uploader = None
     _writer = None
     _closed = False
@@ -132,14 +124,10 @@ class AnonymousUsageTracker(UploadMixin):
         hq = host is not None or api_key is not None
         if hq:
             # Bad HQ settings fail here, before anything is opened.
-            check = getattr(self, '_checkHQ', None)
-            if check is not None:
-                check(host, api_key)
+            checkSettings(host, api_key)
         self.uuid = str(uuid)
-        self.submit_interval_s = config.seconds(submit_interval_s,
-                                                'submit_interval_s')
-        self.check_interval_s = config.seconds(check_interval_s,
-                                               'check_interval_s')
+        self.submit_interval_s = submit_interval_s
+        self.check_interval_s = check_interval_s
         flush_interval_s = config.seconds(flush_interval_s,
                                           'flush_interval_s')
         self.application_name = application_name
@@ -157,11 +145,10 @@ class AnonymousUsageTracker(UploadMixin):
             self._writer = DirectWriter(storage, self.uuid, self._lock,
                                         self._maxRows, runId=run_id,
                                         transactionManager=transaction_manager)
-            self.db = self._writer.db
         else:
             self.filepath = os.fspath(filepath)
             _checkNotSQLite(self.filepath)
-            self.db = openDB(self.filepath)
+            self._db = openDB(self.filepath)
             self._ownDb = True
             try:
                 self._writer = BatchWriter(
@@ -170,26 +157,70 @@ class AnonymousUsageTracker(UploadMixin):
             except BaseException:
                 self.db.close()
                 raise
-            with _openLock:
-                _openTrackers.add(self)
+            _keepOpen(self)
         self.run_id = self._writer.runId
         if hq:
             try:
-                self._setupHQ(host, api_key)
+                self.setup_hq(host, api_key)
             except BaseException:
                 # Nothing may stay open (file lock, writer thread) when
                 # the constructor fails.
                 self.close()
                 raise
 
-    def _setupHQ(self, host, api_key):
-        setup = getattr(self, 'setup_hq', None)
-        if setup is not None:
-            setup(host, api_key)
+    @property
+    def db(self):
+        """The ZODB.DB the tracker writes into (for a storage the caller
+        opened, its connection's, once the storage is in one)."""
+        return self._db if self._ownDb else self._writer.db
+
+    # intervals: checked when set, so the uploader reads plain seconds
+
+    @property
+    def submit_interval_s(self):
+        return self._submitInterval
+
+    @submit_interval_s.setter
+    def submit_interval_s(self, value):
+        self._submitInterval = config.seconds(value, 'submit_interval_s')
+
+    @property
+    def check_interval_s(self):
+        return self._checkInterval
+
+    @check_interval_s.setter
+    def check_interval_s(self, value):
+        self._checkInterval = config.seconds(value, 'check_interval_s')
+
+    # uploading (IHQClient)
+
+    @property
+    def uploader(self):
+        return self._uploader
+
+    def setup_hq(self, host, api_key):
+        if self._closed:
+            raise TrackerClosedError('the tracker is closed; open a new one '
+                                     'to upload')
+        uploader = self._uploader
+        if uploader is None:
+            uploader = Uploader(self, host, api_key)
+            self._uploader = uploader
         else:
-            # No uploader installed: keep the settings for whoever asks.
-            self.hq_settings = {'host': host, 'api_key': api_key}
-            logger.debug('no uploader installed; HQ settings kept only')
+            uploader.configure(host, api_key)
+        uploader.startWatcher()
+
+    def submit_statistics(self):
+        uploader = self._uploader
+        if uploader is None:
+            logger.debug('not uploading: no HQ is set up (setup_hq)')
+            return False
+        return uploader.submit()
+
+    def storage_oid(self):
+        """See IUploadSource."""
+        with self._writer.reading() as storage:
+            return storage._p_oid
 
     @classmethod
     def load_from_configuration(cls, path, uuid, **kwargs):
@@ -197,8 +228,7 @@ class AnonymousUsageTracker(UploadMixin):
         arguments override the file. ConfigurationError (a ValueError)
         naming the file and key for a missing file, a missing filepath or
         a value of the wrong kind."""
-        return cls(uuid, **config.loadConfiguration(
-            path, checkHQ=getattr(cls, '_checkHQ', None), **kwargs))
+        return cls(uuid, **config.loadConfiguration(path, **kwargs))
 
     # declaring
 
@@ -268,9 +298,9 @@ class AnonymousUsageTracker(UploadMixin):
     def _checkName(name):
         if not isinstance(name, str) or not name.strip():
             raise TableNameError(name)
-        if name in registry.RESERVED:
+        if name in RESERVED:
             raise TableNameError(name, reason=(
-                f'{name!r} is reserved for {registry.RESERVED[name]}; '
+                f'{name!r} is reserved for {RESERVED[name]}; '
                 f'choose another name'))
 
     def _checkMaxRows(self, max_rows):
@@ -301,7 +331,7 @@ class AnonymousUsageTracker(UploadMixin):
 
     def _listed(self, cls):
         return [t for name, t in sorted(self._trackables.items())
-                if type(t) is cls and not registry.isInternal(name)]
+                if type(t) is cls and not isInternal(name)]
 
     @property
     def states(self):
@@ -325,7 +355,7 @@ class AnonymousUsageTracker(UploadMixin):
             entries = registry.read(storage, internal=True)
             entries.update(writer.pendingRegistrations())
         return {name: dict(entry) for name, entry in sorted(entries.items())
-                if internal or not registry.isInternal(name)}
+                if internal or not isInternal(name)}
 
     def get_table_info(self, field=None):
         entries = self.registry()
@@ -341,7 +371,7 @@ class AnonymousUsageTracker(UploadMixin):
     def get_row_count(self):
         return {name: {'nrows': t.get_number_of_rows()}
                 for name, t in sorted(self._trackables.items())
-                if not registry.isInternal(name)}
+                if not isInternal(name)}
 
     # As in the original, enabled is the permission to upload: local
     # statistics keep working while disabled.
@@ -427,7 +457,7 @@ class AnonymousUsageTracker(UploadMixin):
             entries = registry.read(storage)
             entries.update((name, entry) for name, entry
                            in writer.pendingRegistrations().items()
-                           if not registry.isInternal(name))
+                           if not isInternal(name))
             return reports.summarize(storage, entries, uuid=self.uuid,
                                      pendingFor=writer.pendingFor)
 

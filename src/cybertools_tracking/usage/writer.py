@@ -26,8 +26,9 @@ import time
 import transaction
 from zope.interface import implementer
 
+from cybertools_tracking.db import (
+    DEFAULT_KEY, ensureStorage, getStorage, retry)
 from cybertools_tracking.validation import isTrackingStorage
-from cybertools_tracking.db import DEFAULT_KEY, getStorage, retry
 from cybertools_tracking.usage import registry
 from cybertools_tracking.usage.exceptions import (
     AnonymousUsageError, TrackerClosedError, WriteError)
@@ -117,12 +118,16 @@ class BatchWriter:
         self._attempts = 0        # commit attempts made, failed or not
         self._closed = self._stopping = False
         self._secondsPerOp = 50e-6
-        self.maxPending = self._pendingFor(self._secondsPerOp)
+        self.maxPending = self._maxPendingFor(self._secondsPerOp)
+        try:
+            ensureStorage(db, key)
+        except TypeError as exc:
+            raise AnonymousUsageError(f'{name}: {exc}; use another file '
+                                      f'or root key') from None
         self._tm = transaction.TransactionManager()
         self._conn = db.open(transaction_manager=self._tm)
         try:
-            self._storage = checkStorage(getStorage(self._conn, key),
-                                         f'root key {key!r} of {name}')
+            self._storage = getStorage(self._conn, key, create=False)
             storage = self._storage
             self.runId = retry(self._tm, lambda: storage.startRun(None),
                                attempts=ATTEMPTS)
@@ -296,7 +301,7 @@ class BatchWriter:
             if len(batch) >= _MEASURE_FROM:
                 self._secondsPerOp = (0.7 * self._secondsPerOp
                                       + 0.3 * elapsed / len(batch))
-                self.maxPending = self._pendingFor(self._secondsPerOp)
+                self.maxPending = self._maxPendingFor(self._secondsPerOp)
             logger.debug('usage writer: committed %d changes in %.1f ms',
                          len(batch), elapsed * 1000)
             with self._cond:
@@ -306,7 +311,7 @@ class BatchWriter:
                 self._cond.notify_all()
 
     @staticmethod
-    def _pendingFor(secondsPerOp):
+    def _maxPendingFor(secondsPerOp):
         return int(min(max(DRAIN_TARGET_S / secondsPerOp, MIN_PENDING),
                        MAX_PENDING))
 

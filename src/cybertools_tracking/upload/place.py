@@ -21,8 +21,7 @@ the uploader's connection writes them, and a connection's numbers rise
 
 from dataclasses import dataclass
 
-SUBMISSIONS_TASK = '__submissions__'
-UPLOAD_TASK = '__upload__'
+from cybertools_tracking.names import SUBMISSIONS_TASK, UPLOAD_TASK
 
 
 @dataclass(frozen=True)

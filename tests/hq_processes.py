@@ -1,0 +1,122 @@
+"""Real processes for the HQ tests: ``cybertools-tracking hq serve`` and a
+``runzeo`` server, each on 127.0.0.1 and stopped afterwards."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+RUNZEO_CONF = """\
+<zeo>
+  address 127.0.0.1:{port}
+</zeo>
+<filestorage>
+  path {path}
+</filestorage>
+"""
+
+
+def freePort():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def waitForPort(port, process, what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f'{what} exited with {process.returncode}')
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f'{what} did not listen on port {port} in '
+                       f'{timeout} s')
+
+
+def cli(*args):
+    """Run cybertools-tracking with args; return (exit code, stdout,
+    stderr)."""
+    done = subprocess.run([sys.executable, '-m', 'cybertools_tracking',
+                           *map(str, args)], capture_output=True, text=True,
+                          timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def addKey(db, group, read=False):
+    code, out, err = cli('hq', 'add-key', '--db', db, '--group', group,
+                         *(['--read'] if read else []))
+    assert code == 0, err
+    return out.strip().splitlines()[-1]
+
+
+class HQProcess:
+    """``hq serve --db DB`` on a free port; start(), kill(), stop()."""
+
+    def __init__(self, db, port=None, logDir=None):
+        self.logDir = logDir
+        self.db = str(db)
+        self.port = port or freePort()
+        self.url = f'http://127.0.0.1:{self.port}'
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [sys.executable, '-m', 'cybertools_tracking', 'hq', 'serve',
+             '--db', self.db, '--port', str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=self._log(), text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED='1'))
+        waitForPort(self.port, self.process, 'hq serve')
+        return self
+
+    def _log(self):
+        self.logPath = f'/tmp/hq-{self.port}.log' if self.logDir is None \
+            else os.path.join(self.logDir, f'hq-{self.port}.log')
+        return open(self.logPath, 'a')
+
+    @property
+    def log(self):
+        """What the HQ process wrote to stderr (tracebacks, if any)."""
+        with open(self.logPath) as f:
+            return f.read()
+
+    def kill(self):
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self):
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@contextlib.contextmanager
+def zeoServer(directory):
+    port = freePort()
+    conf = directory / 'zeo.conf'
+    conf.write_text(RUNZEO_CONF.format(port=port,
+                                       path=directory / 'hq.fs'))
+    server = subprocess.Popen(
+        [sys.executable, '-m', 'ZEO.runzeo', '-C', str(conf)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        waitForPort(port, server, 'runzeo')
+        yield f'zeo://127.0.0.1:{port}'
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stderr.close()
