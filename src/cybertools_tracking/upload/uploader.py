@@ -34,7 +34,7 @@ import transaction
 from zope.interface import implementer
 
 from cybertools_tracking import protocol
-from cybertools_tracking.db import DEFAULT_KEY
+from cybertools_tracking.db import DEFAULT_KEY, retry
 from cybertools_tracking.names import isInternal
 from cybertools_tracking.upload import payload
 from cybertools_tracking.upload.interfaces import IUploader
@@ -307,17 +307,17 @@ class Uploader:
         uuid = str(self.tracker.uuid)
         with self._dbLock:
             storage = self._storage()
-            for attempt in self._tm.attempts(_DB_ATTEMPTS):
-                with attempt:
-                    place = readState(storage, uuid)
-                    batch, new = self._compose(storage, place, uuid,
-                                               registry)
-                    if batch is not None and new:
-                        savePending(storage, uuid, self._runId(),
-                                          Pending(batch.key,
-                                                        batch.after,
-                                                        batch.through))
-            return batch
+
+            def prepare():
+                place = readState(storage, uuid)
+                batch, new = self._compose(storage, place, uuid, registry)
+                if batch is not None and new:
+                    savePending(storage, uuid, self._runId(),
+                                Pending(batch.key, batch.after,
+                                        batch.through))
+                return batch
+
+            return retry(self._tm, prepare, attempts=_DB_ATTEMPTS)
 
     def _compose(self, storage, place, uuid, registry):
         """(batch, new): the batch to send now and whether it is new (its
@@ -388,12 +388,14 @@ class Uploader:
             # Closed meanwhile: the HQ has the batch; the next session
             # resends it under the same key and the HQ drops the copy.
             storage = self._storage()
-            for attempt in self._tm.attempts(_DB_ATTEMPTS):
-                with attempt:
-                    place = readState(storage, uuid)
-                    if place.watermark == batch.after:
-                        saveSuccess(storage, uuid, self._runId(),
-                                          place, batch.key, batch.through)
+
+            def record():
+                place = readState(storage, uuid)
+                if place.watermark == batch.after:
+                    saveSuccess(storage, uuid, self._runId(), place,
+                                batch.key, batch.through)
+
+            retry(self._tm, record, attempts=_DB_ATTEMPTS)
         logger.debug('batch %s accepted by %s', batch.key, self.url)
 
     def _split(self, batch):
@@ -406,12 +408,10 @@ class Uploader:
         uuid = str(self.tracker.uuid)
         with self._dbLock:
             storage = self._storage()
-            for attempt in self._tm.attempts(_DB_ATTEMPTS):
-                with attempt:
-                    savePending(storage, uuid, self._runId(),
-                                      Pending(uuidlib.uuid4().hex,
-                                                    batch.after,
-                                                    batch.numbers[half - 1]))
+            retry(self._tm, savePending, storage, uuid, self._runId(),
+                  Pending(uuidlib.uuid4().hex, batch.after,
+                          batch.numbers[half - 1]),
+                  attempts=_DB_ATTEMPTS)
         return True
 
     def _failed(self, verdict, reply, error, batch):
