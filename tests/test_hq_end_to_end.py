@@ -1,5 +1,6 @@
 """The project's own tracker uploading to ``hq serve`` running as a real
-process on 127.0.0.1, and two HQ processes on one ZEO server."""
+process on 127.0.0.1, and two HQ processes sharing one database: on a ZEO
+server and on RelStorage (PostgreSQL, history-free and preserving)."""
 
 import json
 import threading
@@ -117,50 +118,61 @@ def test_a_killed_hq_loses_nothing_and_stores_nothing_twice(served,
     assert len({n for n, _ in saves}) == len(saves)
 
 
-def test_two_hq_processes_on_one_zeo_server_store_every_track_once(
-        tmp_path):
-    with zeoServer(tmp_path) as uri:
-        uploadKey = addKey(uri, 'acme')
-        readKey = addKey(uri, 'acme', read=True)
-        hqs = [HQProcess(uri, logDir=tmp_path).start(),
-               HQProcess(uri, logDir=tmp_path).start()]
-        try:
-            trackers = [tracker(tmp_path / f'u{n}.fs', uuid=f'user-{n}')
-                        for n in range(6)]
-            for n, t in enumerate(trackers):
-                t.track_statistic('saves')
-                for _ in range(40 + n):
-                    t['saves'] += 1
-                t.setup_hq(hqs[n % 2].url, uploadKey)
-                t.uploader.batch_tracks = 7     # many requests each
-            results = {}
+@pytest.fixture(params=['zeo', 'pg-history-free', 'pg-history-preserving'])
+def shared(request, tmp_path):
+    """The URI of a database several processes can open at once."""
+    if request.param == 'zeo':
+        with zeoServer(tmp_path) as uri:
+            yield uri
+        return
+    new = request.getfixturevalue('new_pg_database')
+    yield new(keep_history=request.param == 'pg-history-preserving')
 
-            def upload(n, t):
-                results[n] = t.submit_statistics()
 
-            threads = [threading.Thread(target=upload, args=(n, t))
-                       for n, t in enumerate(trackers)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(180)
-            assert results == {n: True for n in range(6)}, \
-                hqs[0].log + hqs[1].log
-            for n, t in enumerate(trackers):
-                saves = history(hqs[n % 2].url, readKey, 'saves',
-                                f'user-{n}')
-                assert [v for _, v in saves] == rows(t, 'saves')
-                assert len({number for number, _ in saves}) == len(saves)
-            got = read(hqs[0].url, readKey,
-                       '/api/applications/Editor/trackables/saves')
-            assert got['latest'] == {f'user-{n}': 40 + n for n in range(6)}
-            assert got['total'] == sum(40 + n for n in range(6))
-            assert sum(day['value'] for day in got['series']) == got['total']
-            for t in trackers:
-                t.close()
-        finally:
-            for hq in hqs:
-                hq.stop()
+def test_two_hq_processes_on_one_database_store_every_track_once(
+        tmp_path, shared):
+    uri = shared
+    uploadKey = addKey(uri, 'acme')
+    readKey = addKey(uri, 'acme', read=True)
+    hqs = [HQProcess(uri, logDir=tmp_path).start(),
+           HQProcess(uri, logDir=tmp_path).start()]
+    try:
+        trackers = [tracker(tmp_path / f'u{n}.fs', uuid=f'user-{n}')
+                    for n in range(6)]
+        for n, t in enumerate(trackers):
+            t.track_statistic('saves')
+            for _ in range(40 + n):
+                t['saves'] += 1
+            t.setup_hq(hqs[n % 2].url, uploadKey)
+            t.uploader.batch_tracks = 7     # many requests each
+        results = {}
+
+        def upload(n, t):
+            results[n] = t.submit_statistics()
+
+        threads = [threading.Thread(target=upload, args=(n, t))
+                   for n, t in enumerate(trackers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(180)
+        assert results == {n: True for n in range(6)}, \
+            hqs[0].log + hqs[1].log
+        for n, t in enumerate(trackers):
+            saves = history(hqs[n % 2].url, readKey, 'saves',
+                            f'user-{n}')
+            assert [v for _, v in saves] == rows(t, 'saves')
+            assert len({number for number, _ in saves}) == len(saves)
+        got = read(hqs[0].url, readKey,
+                   '/api/applications/Editor/trackables/saves')
+        assert got['latest'] == {f'user-{n}': 40 + n for n in range(6)}
+        assert got['total'] == sum(40 + n for n in range(6))
+        assert sum(day['value'] for day in got['series']) == got['total']
+        for t in trackers:
+            t.close()
+    finally:
+        for hq in hqs:
+            hq.stop()
 
 
 def test_hq_serve_refuses_a_large_chunked_body_unread(served):

@@ -57,8 +57,8 @@ def test_the_storage_is_made_at_startup_on_an_empty_database(tmp_path):
     closeDatabase(registry)
 
 
-def test_a_view_that_returns_is_committed(tmp_path):
-    path = tmp_path / 'app.fs'
+def test_a_view_that_returns_is_committed(dbspec):
+    path = dbspec           # a FileStorage path, then postgresql:// URIs
     app, registry = makeApp({'tracking.uri': str(path)}, {'save': save})
     assert app.get('/save?user=ann').json == {'tracks': 1}
     assert app.get('/save?user=bob').json == {'tracks': 2}
@@ -67,8 +67,8 @@ def test_a_view_that_returns_is_committed(tmp_path):
                             ('save', 'bob', {'n': 1})]
 
 
-def test_a_view_that_raises_is_aborted(tmp_path):
-    path = tmp_path / 'app.fs'
+def test_a_view_that_raises_is_aborted(dbspec):
+    path = dbspec
     app, registry = makeApp({'tracking.uri': str(path)},
                             {'save': save, 'fail': fail})
     app.get('/save')
