@@ -140,6 +140,38 @@ class Workload:
                 sessions.pop(slot)
 
 
+class ScatteredWorkload(Workload):
+    """Each track of a random user of 2,000 (``--workload scattered``):
+    a batch of 1,000 touches about 800 users, the worst case for what a
+    commit writes. A user's tracks share one run, numbered in the order
+    the users first appear; tasks and time stamps as in Workload."""
+
+    USERS = 2000
+
+    def tracks(self, record=False):
+        rnd = random.Random(self.seed * 7919 + self.size)
+        step = DAYS * 86400 / self.size
+        users = [f'user{i:04d}' for i in range(self.USERS)]
+        runs = {}
+        cum, total = [], 0.0
+        for w in self.weights:
+            total += w
+            cum.append(total)
+        for i in range(self.size):
+            userName = rnd.choice(users)
+            runId = runs.get(userName)
+            if runId is None:
+                runId = runs[userName] = len(runs) + 1
+            taskId = rnd.choices(self.tasks, cum_weights=cum)[0]
+            ts = START + int(i * step)
+            if record and i in self._picked:
+                self.picks.append((taskId, runId, userName, ts))
+            yield taskId, runId, userName, ts, {'Count': rnd.randrange(1000)}
+
+
+WORKLOADS = {'sessions': Workload, 'scattered': ScatteredWorkload}
+
+
 # peak memory
 
 class PeakMemory:
@@ -510,7 +542,8 @@ def measure(peer, work, memory, log):
 
 
 def compareSize(size, peers, args, memory, log):
-    work = Workload(size, seed=args.seed, queries=args.queries)
+    work = WORKLOADS[getattr(args, 'workload', 'sessions')](
+        size, seed=args.seed, queries=args.queries)
     results = {}
     directory = tempfile.mkdtemp(prefix=f'compare-{size}-', dir=args.dir)
     try:
@@ -760,6 +793,11 @@ def main(argv=None):
     parser.add_argument('--queries', type=int, default=200,
                         help='queries of each kind (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--workload', choices=sorted(WORKLOADS),
+                        default='sessions',
+                        help='sessions: 1,000 users, 20 sessions at a time '
+                             '(default); scattered: a random user of 2,000 '
+                             'for each track')
     parser.add_argument('--writers', type=int, default=0, metavar='THREADS',
                         help='also measure the conflict retry rate of '
                              'this many writer threads')
@@ -819,8 +857,8 @@ def main(argv=None):
         log(f'N = {size:,}')
         work, results = compareSize(size, peers, args, memory, log)
         text, verdicts = table(work, results, peers)
-        print(f'\nN = {size:,} tracks ({TASKS} tasks, {USERS:,} users, '
-              f'{DAYS} days)')
+        print(f'\nN = {size:,} tracks ({TASKS} tasks, {args.workload} '
+              f'workload, {DAYS} days)')
         print(text)
         for name, (seconds, loads, rows) in \
                 results['project']['newest'].items():

@@ -23,13 +23,14 @@ layout below is what lets many writers share it without conflicts:
 """
 
 from BTrees.Length import Length
-from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.LOBTree import LOBTree, LOBucket
+from BTrees.OOBTree import OOBTree, OOSet, OOTreeSet
 from persistent import Persistent
 from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
 from cybertools_tracking import generations, query, trackkeys, tracknumbers
+from cybertools_tracking.buckets import PackedIntKeys, PackedStrSet, PackedTree
 from cybertools_tracking.check import PROGRESS_STEP, checkStorage
 from cybertools_tracking.index import FieldIndex
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
@@ -172,7 +173,12 @@ def _numFromId(trackId):
     return None
 
 
-class TrackTree(LOBTree):
+class TrackBucket(PackedIntKeys, LOBucket):
+    """A bucket of the track tree: its numbers are saved as one value, the
+    tracks as references (see ``buckets``)."""
+
+
+class TrackTree(PackedTree, LOBTree):
     """Track number -> track.
 
     Concurrent writers all append here; every bucket split changes the
@@ -182,6 +188,16 @@ class TrackTree(LOBTree):
     dearer.
     """
     max_leaf_size = 120
+    _bucket_type = TrackBucket
+
+
+class UserBucket(PackedStrSet, OOSet):
+    """A bucket of a task's user names, saved as one value."""
+
+
+class UserNames(PackedTree, OOTreeSet):
+    """The user names that have tracks of one task (``taskUsers``)."""
+    _bucket_type = UserBucket
 
 
 @implementer(ITrackingStorage)
@@ -470,7 +486,7 @@ class TrackingStorage(Persistent):
         self._userTracks.insert(trackkeys.trackKey(num, track))
         users = self.taskUsers.get(track.taskId)
         if users is None:
-            users = self.taskUsers[track.taskId] = OOTreeSet()
+            users = self.taskUsers[track.taskId] = UserNames()
         if track.userName not in users:
             users.insert(track.userName)
 

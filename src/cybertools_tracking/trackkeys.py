@@ -33,8 +33,10 @@ number sorts before it, so the oid never changes the order; 0 stands for
 a track that had none yet (saved into a storage outside a database).
 """
 
-from BTrees.OOBTree import OOTreeSet
+from BTrees.OOBTree import OOSet, OOTreeSet
 from ZODB.utils import u64
+
+from cybertools_tracking.buckets import PackedStrSet, PackedTree
 
 # The track attributes queried through this table rather than a field
 # index: every key starts with the userName, so an index beside it would
@@ -205,7 +207,12 @@ def split(key):
             int(numbers[:16], 16) - _OFFSET, _readVar(numbers, 16)[0])
 
 
-class KeyTable(OOTreeSet):
+class KeyBucket(PackedStrSet, OOSet):
+    """A bucket of the table: its keys are saved as one compressed value
+    (see ``buckets``); a batch of scattered users rewrites hundreds."""
+
+
+class KeyTable(PackedTree, OOTreeSet):
     """The sorted set of keys.
 
     Writers insert at the end of a (user, run, task) range; a bucket split
@@ -214,3 +221,4 @@ class KeyTable(OOTreeSet):
     times less often.
     """
     max_leaf_size = 120
+    _bucket_type = KeyBucket
