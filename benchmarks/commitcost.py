@@ -58,13 +58,30 @@ def scattered(count, users, seed=1):
                START + i, {'Count': rnd.randrange(1000)})
 
 
+def sessions(count, seed=1):
+    """The tracks of compare.py's default workload (1,000 users, 20
+    sessions open at a time, a run per session), in the same form plus
+    the run."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from compare import Workload
+    for taskId, runId, userName, ts, data in Workload(
+            count, seed=seed, queries=1).tracks():
+        yield taskId, userName, ts, data, runId
+
+
 def ingest(storage, tm, tracks):
     runs = {}
     save, startRun = storage.saveUserTrack, storage.startRun
-    for n, (taskId, userName, ts, data) in enumerate(tracks, 1):
-        runId = runs.get(userName)
-        if runId is None:
-            runId = runs[userName] = startRun()
+    lastRun = 0
+    for n, (taskId, userName, ts, data, *given) in enumerate(tracks, 1):
+        if given:
+            runId = runs[userName] = given[0]
+            while runId > lastRun:
+                lastRun = startRun()
+        else:
+            runId = runs.get(userName)
+            if runId is None:
+                runId = runs[userName] = startRun()
         save(taskId, runId, userName, data, timeStamp=ts)
         if n % COMMIT_EVERY == 0:
             tm.commit()
@@ -137,6 +154,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--tracks', type=int, default=100_000)
     parser.add_argument('--users', type=int, default=2000)
+    parser.add_argument('--workload', choices=('scattered', 'sessions'),
+                        default='scattered',
+                        help="scattered: a random user for each track; "
+                             "sessions: compare.py's default workload")
     parser.add_argument('--profile', action='store_true')
     parser.add_argument('--top', type=int, default=25)
     args = parser.parse_args(argv)
@@ -150,7 +171,9 @@ def main(argv=None):
         storage = getStorage(conn)
         tm.commit()
         setup = len(transactions(path))
-        tracks = list(scattered(args.tracks, args.users))
+        tracks = list(scattered(args.tracks, args.users)
+                      if args.workload == 'scattered'
+                      else sessions(args.tracks))
         profile = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
         if profile:
@@ -180,8 +203,10 @@ def main(argv=None):
         for name, (objects, size) in txn.items():
             batch[name][0] += objects
             batch[name][1] += size
-    print(f'{args.tracks:,} tracks, random users over {args.users:,}, a '
-          f'commit every {COMMIT_EVERY:,}: ingest {elapsed:.2f} s '
+    what = (f'random users over {args.users:,}'
+            if args.workload == 'scattered' else "compare.py's sessions")
+    print(f'{args.tracks:,} tracks, {what}, a commit every '
+          f'{COMMIT_EVERY:,}: ingest {elapsed:.2f} s '
           f'({elapsed / args.tracks * 1e6:.1f} us/track)')
     print(f'\nper batch commit (mean of {batches}):')
     total = [0, 0]

@@ -154,7 +154,7 @@ def fillEveryClass(storage):
     # the user-track table, a number set or a value tree holds, by more
     # users than a task's user set holds in one bucket.
     for i in range(260):
-        storage.saveUserTrack('drill', runId, f'user{i % 40:02d}',
+        storage.saveUserTrack('drill', runId, f'user{i:03d}',
                               {'answer': 'x'}, timeStamp=T0 + 100 + i)
 
 

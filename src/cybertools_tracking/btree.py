@@ -196,7 +196,13 @@ class UserBucket(PackedStrSet, OOSet):
 
 
 class UserNames(PackedTree, OOTreeSet):
-    """The user names that have tracks of one task (``taskUsers``)."""
+    """The user names that have tracks of one task (``taskUsers``).
+
+    A new user of a task rewrites one bucket: with users scattered over a
+    batch, a bucket per user. Larger buckets (a task's first 250 users
+    are one record) make fewer of them; packed, their size costs little.
+    """
+    max_leaf_size = 250
     _bucket_type = UserBucket
 
 
@@ -504,7 +510,15 @@ class TrackingStorage(Persistent):
         does not declare (the trackFactory changed after it was saved) the
         metadata attribute or, as for any other index attribute, the value
         in its data."""
-        if data is None:
+        if type(track) is Track:
+            # The plain track indexes its metadata: no dicts to build and
+            # copy (a third of a save's own bookkeeping).
+            values = {'taskId': track.taskId, 'runId': track.runId,
+                      'userName': track.userName,
+                      'timeStamp': track.timeStamp}
+            if data is None:
+                data = track.data
+        elif data is None:
             values, data = dict(track.indexdata), track.data
         else:
             values = dict(track.indexdataFor(data))
