@@ -37,7 +37,8 @@ LAYOUT = {
     'persistent.mapping.PersistentMapping': ['data'],
     'cybertools_tracking.btree.TrackingStorage': [
         '_count', '_generation', '_numbers', '_tracks', '_userTracks',
-        'currentRuns', 'indexes', 'runs', 'taskUsers', 'trackFactory'],
+        'currentRuns', 'indexes', 'runUsers', 'runs', 'taskUsers',
+        'trackFactory'],
     'cybertools_tracking.btree.Track': [
         'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
         '__parent__'],
@@ -351,6 +352,10 @@ def test_a_generation_1_file_is_read_and_written_as_it_is(tmp_path):
         assert generations.storedGeneration(storage) == 1
         assert [t.data for t in storage.getUserTracks('quiz', 1, 'alice')] \
             == [{'answer': 'Paris'}, {'answer': 'Lima'}]
+        # Runs are found through its runId index until it is evolved.
+        assert storage.runUsers is None and 'runId' in storage.indexes
+        assert [t.__name__ for t in storage.query(runId=1)] == \
+            ['0000001', '0000002', '0000003']
         # Enough tracks for every table to split its plain buckets.
         session.run(lambda s: [
             s.saveUserTrack('quiz', 0, f'u{i:03d}', {'answer': 'Oslo'},
@@ -360,6 +365,7 @@ def test_a_generation_1_file_is_read_and_written_as_it_is(tmp_path):
         assert len(storage) == 307
         assert len(storage.getUserNames('quiz')) == 302
         assert len(storage.query(taskId='quiz', timeFrom=T0 + 1000)) == 300
+        assert len(storage.query(runId=3)) == 303
         assert storage.check() == []
 
 
@@ -392,6 +398,12 @@ def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
         assert storage.getLastUserTrack('editor', 2, 'bob').data == \
             {'words': 512}
         assert storage.getUserNames('quiz') == ['alice', 'bob']
+        # The run-user table took the runId index's place.
+        assert 'runId' not in storage.indexes
+        assert {run: list(users) for run, users in storage.runUsers.items()} \
+            == {1: ['alice', 'bob'], 2: ['bob'], 3: ['alice', 'bob']}
+        assert [t.__name__ for t in storage.query(runId=1)] == \
+            ['0000001', '0000002', '0000003']
         assert storage.check() == []
 
 

@@ -196,7 +196,8 @@ class UserBucket(PackedStrSet, OOSet):
 
 
 class UserNames(PackedTree, OOTreeSet):
-    """The user names that have tracks of one task (``taskUsers``).
+    """The user names that have tracks of one task (``taskUsers``) or of
+    one run (``runUsers``).
 
     A new user of a task rewrites one bucket: with users scattered over a
     batch, a bucket per user. Larger buckets (a task's first 250 users
@@ -211,6 +212,10 @@ class TrackingStorage(Persistent):
     """See ITrackingStorage."""
 
     trackFactory = Track
+    # Run id -> the names of the users with tracks in the run; None in a
+    # storage of generation 1 or older until it is evolved (it has a
+    # runId index instead).
+    runUsers = None
 
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
@@ -222,6 +227,7 @@ class TrackingStorage(Persistent):
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
         self.taskUsers = OOBTree()
+        self.runUsers = LOBTree()
         self._userTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
         for attr in self.trackFactory.index_attributes:
@@ -433,6 +439,7 @@ class TrackingStorage(Persistent):
         del self._tracks[num]
         self._count.change(-1)
         self._dropTaskUser(track.taskId, track.userName)
+        self._dropRunUser(track.runId, track.userName)
 
     def releaseNumbers(self):
         """Give back this connection's unused reserved track numbers (call
@@ -444,7 +451,8 @@ class TrackingStorage(Persistent):
     def reindexTracks(self, progress=None):
         """See ITrackingStorage; progress(done, total), when given, is
         called every ``check.PROGRESS_STEP`` tracks and once at the end."""
-        tables = self.indexes, self._userTracks, self.taskUsers
+        tables = (self.indexes, self._userTracks, self.taskUsers,
+                  self.runUsers)
         indexes = OOBTree()
         for attr in self.indexes.keys():
             if attr not in TABLE_ATTRIBUTES:
@@ -452,6 +460,7 @@ class TrackingStorage(Persistent):
         self.indexes = indexes
         self._userTracks = trackkeys.KeyTable()
         self.taskUsers = OOBTree()
+        self.runUsers = LOBTree()
         total = self._count()
         count = 0
         for num, track in self._tracks.items():
@@ -459,7 +468,8 @@ class TrackingStorage(Persistent):
                 self._indexTrack(num, track)
             except (TypeError, ValueError, OverflowError) as exc:
                 # The old tables come back: a failed reindex changes none.
-                self.indexes, self._userTracks, self.taskUsers = tables
+                (self.indexes, self._userTracks, self.taskUsers,
+                 self.runUsers) = tables
                 raise ValueError(
                     f'track {num} cannot be indexed ({exc}); update it with '
                     f'values in range or remove it, then reindex') from None
@@ -490,11 +500,19 @@ class TrackingStorage(Persistent):
         self._indexFields(num, self._indexEntries(track)
                           if values is None else values, old)
         self._userTracks.insert(trackkeys.trackKey(num, track))
+        userName = track.userName
         users = self.taskUsers.get(track.taskId)
         if users is None:
             users = self.taskUsers[track.taskId] = UserNames()
-        if track.userName not in users:
-            users.insert(track.userName)
+        if userName not in users:
+            users.insert(userName)
+        runUsers = self.runUsers
+        if runUsers is not None:
+            users = runUsers.get(track.runId)
+            if users is None:
+                users = runUsers[track.runId] = UserNames()
+            if userName not in users:
+                users.insert(userName)
 
     def _indexFields(self, num, values, old=None):
         indexes = self.indexes
@@ -544,6 +562,17 @@ class TrackingStorage(Persistent):
             users.remove(userName)
             if not users:
                 del self.taskUsers[taskId]
+
+    def _dropRunUser(self, runId, userName):
+        runUsers = self.runUsers
+        if runUsers is None or trackkeys.lastWith(
+                self._userTracks, trackkeys.prefix(userName, runId)):
+            return
+        users = runUsers.get(runId)
+        if users is not None and userName in users:
+            users.remove(userName)
+            if not users:
+                del runUsers[runId]
 
     def _moveRunEnd(self, runId, timeStamp):
         run = self.runs.get(runId)

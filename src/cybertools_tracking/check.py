@@ -119,6 +119,7 @@ def _compare(storage, derived, problems, count, total):
         problems.extend(found or ())
     _checkUserTracks(storage, derived, problems)
     _checkTaskUsers(storage, derived, problems)
+    _checkRunUsers(storage, derived, problems)
 
 
 class _Derived:
@@ -129,6 +130,7 @@ class _Derived:
         self.indexed = {attr: {} for attr in indexes}
         self.keys = {}              # stem -> (number, oid)
         self.taskUsers = {}
+        self.runUsers = {}
         self.runEnds = {}
         # Numbers of the tracks whose entries nobody can tell: whatever the
         # tables hold for them passes.
@@ -172,6 +174,7 @@ def _walkTracks(storage, derived, problems, progress, total):
 
 def _deriveTrack(storage, num, track, derived, problems):
     derived.taskUsers.setdefault(track.taskId, set()).add(track.userName)
+    derived.runUsers.setdefault(track.runId, set()).add(track.userName)
     if track.__name__ != storage.idFromNum(num):
         problems.append(f'track {num} is named {track.__name__!r}')
     if track.__parent__ is not storage:
@@ -242,6 +245,21 @@ def _checkTaskUsers(storage, derived, problems):
         want = derived.taskUsers.get(task, set())
         if have != want:
             problems.append(f'task-user table for {task!r} holds '
+                            f'{sorted(have)}, tracks say {sorted(want)}')
+
+
+def _checkRunUsers(storage, derived, problems):
+    if storage.runUsers is None:
+        return          # an older generation: its runId index is checked
+    stored = _safe(problems, 'the run-user table', lambda: {
+        runId: set(users) for runId, users in storage.runUsers.items()})
+    if stored is None or stored == derived.runUsers:
+        return
+    for runId in sorted(set(stored) | set(derived.runUsers)):
+        have = stored.get(runId, set())
+        want = derived.runUsers.get(runId, set())
+        if have != want:
+            problems.append(f'run-user table for run {runId} holds '
                             f'{sorted(have)}, tracks say {sorted(want)}')
 
 

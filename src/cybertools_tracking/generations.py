@@ -45,8 +45,10 @@ def _evolve1(state):
 def _evolve2(state):
     """Generation 2: the track tree, the user-track table, the field
     indexes and the task-user sets keep their buckets packed (see
-    ``buckets``). The storage's own state is unchanged, and the code reads
-    plain buckets too, so an older file is read as it is."""
+    ``buckets``), and a run-user table (``runUsers``: run id -> user
+    names) replaces the runId index. The code reads plain buckets too, and
+    queries a storage without a run-user table through its runId index,
+    so an older file is read as it is."""
     return dict(state)
 
 
@@ -56,7 +58,7 @@ STEPS = {1: _evolve1, 2: _evolve2}
 def _store2(storage):
     """Rewrite the tables of a generation 1 storage in packed buckets: the
     track tree copied into a new one, every other table rebuilt from the
-    tracks."""
+    tracks (which makes the run-user table and drops the runId index)."""
     storage._tracks = type(storage._tracks)(storage._tracks)
     storage.reindexTracks()
 

@@ -14,7 +14,7 @@ from cybertools_tracking import trackkeys
 from cybertools_tracking.results import TrackList
 from cybertools_tracking.timestamps import toTimeStamp
 from cybertools_tracking.validation import (
-    checkCount, checkName, checkRunId)
+    checkCount, checkName, checkRunId, isInt)
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
 RESULT_OPTIONS = ('limit', 'reverse')
@@ -60,8 +60,10 @@ def select(storage, criteria, oids=None):
         if name in TIME_CRITERIA or value is None \
                 or (pair and name in ('taskId', 'userName')):
             continue
-        if name in trackkeys.TABLE_ATTRIBUTES:
+        if name == 'userName':
             sets.append(userNums(storage, value, oids))
+        elif name == 'runId' and name not in storage.indexes:
+            sets.append(runNums(storage, value, oids))
         else:
             sets.append(lookup(storage.indexes[name], value))
     bounds = timeRange(criteria)
@@ -98,6 +100,28 @@ def userNums(storage, value, oids=None):
         pairs = trackkeys.pairsOf(table, trackkeys.prefix(value))
     else:
         pairs = []
+    if oids is not None:
+        oids.update(pairs)
+    return LLTreeSet([num for num, oid in pairs])
+
+
+def runNums(storage, value, oids=None):
+    """The sorted numbers of the tracks of a run id (a list or tuple of
+    ids: any of them), from the users of the run and their ranges of the
+    user-track table; oids as for ``select``."""
+    if isinstance(value, MULTIPLE):
+        return multiunion([runNums(storage, v, oids) for v in value])
+    if not isInt(value):
+        raise TypeError(f"query on 'runId': {value!r} "
+                        f'({type(value).__name__}) cannot be compared '
+                        f'with the indexed values (int)')
+    table, pairs = storage._userTracks, []
+    runUsers = storage.runUsers
+    users = runUsers.get(value) \
+        if runUsers is not None and 0 < value < 2 ** 63 else None
+    for userName in users or ():
+        pairs.extend(trackkeys.pairsOf(
+            table, trackkeys.prefix(userName, value)))
     if oids is not None:
         oids.update(pairs)
     return LLTreeSet([num for num, oid in pairs])

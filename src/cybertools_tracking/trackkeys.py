@@ -41,8 +41,11 @@ from cybertools_tracking.buckets import PackedStrSet, PackedTree
 # The track attributes queried through this table rather than a field
 # index: every key starts with the userName, so an index beside it would
 # rewrite the last bucket of one number set per user in every commit (with
-# users spread over a batch, most of them) for what the table knows.
-TABLE_ATTRIBUTES = ('userName',)
+# users spread over a batch, most of them) for what the table knows. The
+# same holds for a run: the storage keeps the users of each run (written
+# only when a user first saves into the run), and the table has each
+# user's tracks of the run in one range.
+TABLE_ATTRIBUTES = ('userName', 'runId')
 
 SEP = '\x00\x01'
 _ESC = '\x00\x02'
