@@ -65,8 +65,7 @@ def snapshot(storage):
         'indexes': {attr: list(index.items())
                     for attr, index in storage.indexes.items()},
         'last': list(storage._userTracks),
-        'taskUsers': {task: list(users)
-                      for task, users in storage.taskUsers.items()},
+        'taskUsers': list(storage._taskRuns),
         'runs': [(r.id, r.taskId, r.start, r.end, r.finished)
                  for r in storage.getRuns()],
         'currentRuns': dict(storage.currentRuns),

@@ -9,6 +9,7 @@ import re
 import pytest
 from zope.interface.verify import verifyClass, verifyObject
 
+from cybertools_tracking import trackkeys
 from cybertools_tracking.btree import Run, Track, TrackingStorage
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
 from cybertools_tracking.timestamps import (
@@ -397,7 +398,7 @@ def test_reindex_repairs_damaged_indexes(storage):
         storage.saveUserTrack('t', 0, user, {}, timeStamp=T0)
     storage.indexes['taskId'].unindex(2, 't')
     storage._userTracks.clear()
-    storage.taskUsers.clear()
+    storage._taskRuns.clear()
     assert storage.check() == [
         'taskId: track 2 missing from index',
         "user-track table misses ('u', 1, 't', 1700000000, 1)",
@@ -837,5 +838,29 @@ def test_run_queries_follow_the_users_of_each_run(db):
     storage.removeTrack(storage[ids[1]])
     assert runId not in storage.runUsers
     assert storage.query(runId=runId) == []
+    db.commit()
+    assert storage.check() == []
+
+
+def test_one_task_one_user_queries_read_only_the_runs_with_the_task(db):
+    storage = db.storage
+    # A run per task, as a tracker opening a run per trackable would.
+    runs = {task: storage.startRun(task) for task in ('a', 'b', 'c')}
+    for i in range(12):
+        task = 'abc'[i % 3]
+        storage.saveUserTrack(task, runs[task], 'u', {'i': i},
+                              timeStamp=T0 + i)
+    storage.saveUserTrack('b', runs['b'], 'v', {}, timeStamp=T0)
+    db.commit()
+    assert [t.data['i'] for t in storage.query(taskId='b', userName='u')] \
+        == [1, 4, 7, 10]
+    assert storage.getUserNames('b') == ['u', 'v']
+    assert storage.getUserNames('a') == ['u']
+    assert storage.getTaskIds() == ['a', 'b', 'c']
+    assert [trackkeys.splitTaskKey(key) for key in storage._taskRuns] == [
+        ('a', 'u', runs['a']), ('b', 'u', runs['b']), ('b', 'v', runs['b']),
+        ('c', 'u', runs['c'])]
+    storage.removeTrack(storage.query(taskId='b', userName='v')[0])
+    assert storage.getUserNames('b') == ['u']
     db.commit()
     assert storage.check() == []

@@ -8,6 +8,7 @@ import sys
 import pytest
 from ZODB.utils import oid_repr
 
+from cybertools_tracking import trackkeys
 from cybertools_tracking.db import Session
 
 
@@ -34,7 +35,7 @@ def damage(path):
     with Session(path) as session:
         def harm(storage):
             storage.indexes['taskId'].unindex(5, storage['0000005'].taskId)
-            storage.taskUsers['task0'].insert('ghost')
+            storage._taskRuns.insert(trackkeys.taskKey('task0', 'ghost', 1))
         session.run(harm)
 
 

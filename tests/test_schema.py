@@ -36,8 +36,8 @@ class AnswerTrack(Track):
 LAYOUT = {
     'persistent.mapping.PersistentMapping': ['data'],
     'cybertools_tracking.btree.TrackingStorage': [
-        '_count', '_generation', '_numbers', '_tracks', '_userTracks',
-        'currentRuns', 'indexes', 'runUsers', 'runs', 'taskUsers',
+        '_count', '_generation', '_numbers', '_taskRuns', '_tracks',
+        '_userTracks', 'currentRuns', 'indexes', 'runUsers', 'runs',
         'trackFactory'],
     'cybertools_tracking.btree.Track': [
         'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
@@ -398,8 +398,11 @@ def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
         assert storage.getLastUserTrack('editor', 2, 'bob').data == \
             {'words': 512}
         assert storage.getUserNames('quiz') == ['alice', 'bob']
-        # The run-user table took the runId index's place.
+        # The run-user table took the runId index's place, the task-user
+        # table (task, user, run) the task -> users mapping's.
         assert 'runId' not in storage.indexes
+        assert storage.taskUsers is None
+        assert storage.getTaskIds() == ['editor', 'quiz']
         assert {run: list(users) for run, users in storage.runUsers.items()} \
             == {1: ['alice', 'bob'], 2: ['bob'], 3: ['alice', 'bob']}
         assert [t.__name__ for t in storage.query(runId=1)] == \

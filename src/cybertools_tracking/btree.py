@@ -196,11 +196,11 @@ class UserBucket(PackedStrSet, OOSet):
 
 
 class UserNames(PackedTree, OOTreeSet):
-    """The user names that have tracks of one task (``taskUsers``) or of
-    one run (``runUsers``).
+    """The user names that have tracks of one run (``runUsers``; of one
+    task in a storage of generation 1, ``taskUsers``).
 
-    A new user of a task rewrites one bucket: with users scattered over a
-    batch, a bucket per user. Larger buckets (a task's first 250 users
+    A new user of a run rewrites one bucket: with users scattered over a
+    batch, a bucket per user. Larger buckets (a run's first 250 users
     are one record) make fewer of them; packed, their size costs little.
     """
     max_leaf_size = 250
@@ -216,6 +216,11 @@ class TrackingStorage(Persistent):
     # storage of generation 1 or older until it is evolved (it has a
     # runId index instead).
     runUsers = None
+    # The task-user table (see ``trackkeys.taskKey``); a storage of
+    # generation 1 or older has a task -> user names mapping (taskUsers)
+    # instead until it is evolved.
+    _taskRuns = None
+    taskUsers = None
 
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
@@ -226,7 +231,7 @@ class TrackingStorage(Persistent):
         self._numbers = tracknumbers.NumberAllocator()
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
-        self.taskUsers = OOBTree()
+        self._taskRuns = trackkeys.KeyTable()
         self.runUsers = LOBTree()
         self._userTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
@@ -438,7 +443,7 @@ class TrackingStorage(Persistent):
             self._userTracks.remove(key)
         del self._tracks[num]
         self._count.change(-1)
-        self._dropTaskUser(track.taskId, track.userName)
+        self._dropTaskUser(track.taskId, track.userName, track.runId)
         self._dropRunUser(track.runId, track.userName)
 
     def releaseNumbers(self):
@@ -451,15 +456,17 @@ class TrackingStorage(Persistent):
     def reindexTracks(self, progress=None):
         """See ITrackingStorage; progress(done, total), when given, is
         called every ``check.PROGRESS_STEP`` tracks and once at the end."""
-        tables = (self.indexes, self._userTracks, self.taskUsers,
-                  self.runUsers)
+        tables = (self.indexes, self._userTracks, self._taskRuns,
+                  self.taskUsers, self.runUsers)
         indexes = OOBTree()
         for attr in self.indexes.keys():
             if attr not in TABLE_ATTRIBUTES:
                 indexes[attr] = self._newIndex(attr)
         self.indexes = indexes
         self._userTracks = trackkeys.KeyTable()
-        self.taskUsers = OOBTree()
+        self._taskRuns = trackkeys.KeyTable()
+        if self.taskUsers is not None:
+            del self.taskUsers          # the older layout's
         self.runUsers = LOBTree()
         total = self._count()
         count = 0
@@ -468,8 +475,10 @@ class TrackingStorage(Persistent):
                 self._indexTrack(num, track)
             except (TypeError, ValueError, OverflowError) as exc:
                 # The old tables come back: a failed reindex changes none.
-                (self.indexes, self._userTracks, self.taskUsers,
-                 self.runUsers) = tables
+                (self.indexes, self._userTracks, self._taskRuns,
+                 taskUsers, self.runUsers) = tables
+                if taskUsers is not None:
+                    self.taskUsers = taskUsers
                 raise ValueError(
                     f'track {num} cannot be indexed ({exc}); update it with '
                     f'values in range or remove it, then reindex') from None
@@ -501,11 +510,16 @@ class TrackingStorage(Persistent):
                           if values is None else values, old)
         self._userTracks.insert(trackkeys.trackKey(num, track))
         userName = track.userName
-        users = self.taskUsers.get(track.taskId)
-        if users is None:
-            users = self.taskUsers[track.taskId] = UserNames()
-        if userName not in users:
-            users.insert(userName)
+        taskRuns = self._taskRuns
+        if taskRuns is not None:
+            taskRuns.insert(trackkeys.taskKey(track.taskId, userName,
+                                              track.runId))
+        else:
+            users = self.taskUsers.get(track.taskId)
+            if users is None:
+                users = self.taskUsers[track.taskId] = UserNames()
+            if userName not in users:
+                users.insert(userName)
         runUsers = self.runUsers
         if runUsers is not None:
             users = runUsers.get(track.runId)
@@ -554,7 +568,15 @@ class TrackingStorage(Persistent):
             if index is not None:
                 index.checkValue(value)
 
-    def _dropTaskUser(self, taskId, userName):
+    def _dropTaskUser(self, taskId, userName, runId):
+        taskRuns = self._taskRuns
+        if taskRuns is not None:
+            if trackkeys.lastWith(self._userTracks, trackkeys.prefix(
+                    userName, runId, taskId)) is None:
+                key = trackkeys.taskKey(taskId, userName, runId)
+                if key in taskRuns:
+                    taskRuns.remove(key)
+            return
         if query.taskUserPairs(self, taskId, userName, first=True):
             return
         users = self.taskUsers.get(taskId)
@@ -628,9 +650,13 @@ class TrackingStorage(Persistent):
         return query.lastUserTrack(self, taskId, runId, userName)
 
     def getUserNames(self, taskId):
+        if self._taskRuns is not None:
+            return trackkeys.usersOf(self._taskRuns, taskId)
         return list(self.taskUsers.get(taskId, ()))
 
     def getTaskIds(self):
+        if self._taskRuns is not None:
+            return trackkeys.tasksOf(self._taskRuns)
         return list(self.taskUsers.keys())
 
     # upkeep

@@ -131,6 +131,7 @@ class _Derived:
         self.keys = {}              # stem -> (number, oid)
         self.taskUsers = {}
         self.runUsers = {}
+        self.taskRuns = set()
         self.runEnds = {}
         # Numbers of the tracks whose entries nobody can tell: whatever the
         # tables hold for them passes.
@@ -175,6 +176,7 @@ def _walkTracks(storage, derived, problems, progress, total):
 def _deriveTrack(storage, num, track, derived, problems):
     derived.taskUsers.setdefault(track.taskId, set()).add(track.userName)
     derived.runUsers.setdefault(track.runId, set()).add(track.userName)
+    derived.taskRuns.add((track.taskId, track.userName, track.runId))
     if track.__name__ != storage.idFromNum(num):
         problems.append(f'track {num} is named {track.__name__!r}')
     if track.__parent__ is not storage:
@@ -236,16 +238,38 @@ def _checkUserTracks(storage, derived, problems):
 
 
 def _checkTaskUsers(storage, derived, problems):
-    stored = _safe(problems, 'the task-user table', lambda: {
-        task: set(users) for task, users in storage.taskUsers.items()})
-    if stored is None or stored == derived.taskUsers:
+    taskRuns = storage._taskRuns
+
+    def read():
+        if taskRuns is None:        # an older generation's
+            return {task: set(users)
+                    for task, users in storage.taskUsers.items()}, None
+        users, triples = {}, set()
+        for key in taskRuns:
+            taskId, userName, runId = trackkeys.splitTaskKey(key)
+            users.setdefault(taskId, set()).add(userName)
+            triples.add((taskId, userName, runId))
+        return users, triples
+    found = _safe(problems, 'the task-user table', read)
+    if found is None:
         return
+    stored, triples = found
     for task in sorted(set(stored) | set(derived.taskUsers)):
         have = stored.get(task, set())
         want = derived.taskUsers.get(task, set())
         if have != want:
             problems.append(f'task-user table for {task!r} holds '
                             f'{sorted(have)}, tracks say {sorted(want)}')
+    if triples is None or triples == derived.taskRuns:
+        return
+    # Runs of the pairs both sides know (other pairs are named above).
+    for taskId, userName, runId in sorted(triples ^ derived.taskRuns):
+        if userName in stored.get(taskId, ()) and \
+                userName in derived.taskUsers.get(taskId, ()):
+            what = 'holds' if (taskId, userName, runId) in triples \
+                else 'misses'
+            problems.append(f'task-user table {what} run {runId} of '
+                            f'{taskId!r} for {userName!r}')
 
 
 def _checkRunUsers(storage, derived, problems):

@@ -142,10 +142,16 @@ def taskUserPair(storage, criteria):
 
 def taskUserPairs(storage, taskId, userName, first=False):
     """(number, oid) of the user's tracks for the task (unsorted), from one
-    range of the user-track table per run of the user; with first, stop at
-    the first run that has any."""
+    range of the user-track table per run of the user that has tracks of
+    the task (the task-user table names them; in a storage of an older
+    generation, every run of the user); with first, stop at the first run
+    that has any."""
     table, pairs = storage._userTracks, []
-    for runId in trackkeys.runsOf(table, userName):
+    if storage._taskRuns is not None:
+        runs = trackkeys.runsOfTaskUser(storage._taskRuns, taskId, userName)
+    else:
+        runs = trackkeys.runsOf(table, userName)
+    for runId in runs:
         pairs.extend(trackkeys.pairsOf(
             table, trackkeys.prefix(userName, runId, taskId)))
         if first and pairs:
