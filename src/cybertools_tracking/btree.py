@@ -384,9 +384,7 @@ class TrackingStorage(Persistent):
             # Never overwrite: that would lose a committed track silently.
             raise RuntimeError(f'track number {num} was handed out twice; '
                                f'the number allocator is broken')
-        jar = self._p_jar
-        if jar is not None:
-            jar.add(track)      # its oid goes into the user-track table
+        self._adopt(track)
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self._startRun(taskId)
@@ -595,6 +593,13 @@ class TrackingStorage(Persistent):
             users.remove(userName)
             if not users:
                 del runUsers[runId]
+
+    def _adopt(self, track):
+        """Give a new track its oid now: it goes into the user-track
+        table's key."""
+        jar = self._p_jar
+        if jar is not None:
+            jar.add(track)
 
     def _moveRunEnd(self, runId, timeStamp):
         run = self.runs.get(runId)
