@@ -57,6 +57,7 @@ LAYOUT = {
     'cybertools_tracking.index.ReverseMap': BTREE,
     'cybertools_tracking.trackkeys.KeyTable': BTREE,
     'cybertools_tracking.trackkeys.KeyBucket': BTREE,
+    'cybertools_tracking.trackkeys.TaskRunTable': BTREE,
     'cybertools_tracking.tracknumbers.NumberAllocator': ['next'],
     'BTrees.Length.Length': BTREE,
     'BTrees.LOBTree.LOBTree': BTREE,

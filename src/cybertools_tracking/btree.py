@@ -19,7 +19,12 @@ layout below is what lets many writers share it without conflicts:
 * the user-track table, a sorted set of ``(userName, runId, taskId,
   timeStamp, number)`` keys (one str each, see ``trackkeys``), answers
   ``getLastUserTrack``, ``getUserTracks`` and a query for one task and
-  one user in a few lookups.
+  one user in a few lookups;
+* what a commit writes is kept small: the users of each run
+  (``runUsers``) and the (task, user, run) keys of the task-user table
+  change only when a user first saves into a run or a task, where an index
+  over runIds rewrote a bucket per run in every batch, and every table's
+  buckets are saved packed (see ``buckets``).
 """
 
 from BTrees.Length import Length
@@ -231,7 +236,7 @@ class TrackingStorage(Persistent):
         self._numbers = tracknumbers.NumberAllocator()
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
-        self._taskRuns = trackkeys.KeyTable()
+        self._taskRuns = trackkeys.TaskRunTable()
         self.runUsers = LOBTree()
         self._userTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
@@ -462,7 +467,7 @@ class TrackingStorage(Persistent):
                 indexes[attr] = self._newIndex(attr)
         self.indexes = indexes
         self._userTracks = trackkeys.KeyTable()
-        self._taskRuns = trackkeys.KeyTable()
+        self._taskRuns = trackkeys.TaskRunTable()
         if self.taskUsers is not None:
             del self.taskUsers          # the older layout's
         self.runUsers = LOBTree()

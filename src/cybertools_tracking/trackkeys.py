@@ -277,3 +277,11 @@ class KeyTable(PackedTree, OOTreeSet):
     """
     max_leaf_size = 120
     _bucket_type = KeyBucket
+
+
+class TaskRunTable(KeyTable):
+    """The task-user table. A key is new when a user first saves a task
+    in a run, and with users scattered over a batch the new keys land
+    all over the table: a bucket holding twice as many of these short
+    keys is rewritten for more of them at once."""
+    max_leaf_size = 250
