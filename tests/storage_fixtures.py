@@ -65,7 +65,9 @@ def snapshot(storage):
         'indexes': {attr: list(index.items())
                     for attr, index in storage.indexes.items()},
         'last': list(storage._userTracks),
-        'taskUsers': list(storage._taskRuns),
+        'taskUsers': {task: list(users)
+                      for task, users in storage.taskUsers.items()},
+        'taskRuns': list(storage._taskRuns),
         'runs': [(r.id, r.taskId, r.start, r.end, r.finished)
                  for r in storage.getRuns()],
         'currentRuns': dict(storage.currentRuns),

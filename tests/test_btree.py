@@ -398,7 +398,7 @@ def test_reindex_repairs_damaged_indexes(storage):
         storage.saveUserTrack('t', 0, user, {}, timeStamp=T0)
     storage.indexes['taskId'].unindex(2, 't')
     storage._userTracks.clear()
-    storage._taskRuns.clear()
+    storage.taskUsers.clear()
     assert storage.check() == [
         'taskId: track 2 missing from index',
         "user-track table misses ('u', 1, 't', 1700000000, 1)",
@@ -858,8 +858,8 @@ def test_one_task_one_user_queries_read_only_the_runs_with_the_task(db):
     assert storage.getUserNames('a') == ['u']
     assert storage.getTaskIds() == ['a', 'b', 'c']
     assert [trackkeys.splitTaskKey(key) for key in storage._taskRuns] == [
-        ('a', 'u', runs['a']), ('b', 'u', runs['b']), ('b', 'v', runs['b']),
-        ('c', 'u', runs['c'])]
+        ('a', 'u', runs['a']), ('b', 'u', runs['b']), ('c', 'u', runs['c']),
+        ('b', 'v', runs['b'])]
     storage.removeTrack(storage.query(taskId='b', userName='v')[0])
     assert storage.getUserNames('b') == ['u']
     db.commit()

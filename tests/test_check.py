@@ -47,13 +47,14 @@ PLANTS = {
          "user-track table holds stale ('u3', 1, 't', 1700000000, 3)",
          "task-user table for 't' holds ['u1', 'u2', 'u3'], tracks say "
          "['u1', 'u2']",
+         "task-run table holds run 1 of 't' for 'u3'",
          "run-user table for run 1 holds ['u1', 'u2', 'u3'], tracks say "
          "['u1', 'u2']"]),
     'the user-track table misses a key': (
         lambda s: s._userTracks.remove(trackkeys.trackKey(1, s['0000001'])),
         ["user-track table misses ('u1', 1, 't', 1700000000, 1)"]),
     'the task-user table has a ghost': (
-        lambda s: s._taskRuns.insert(trackkeys.taskKey('t', 'ghost', 1)),
+        lambda s: s.taskUsers['t'].insert('ghost'),
         ["task-user table for 't' holds ['ghost', 'u1', 'u2', 'u3'], tracks "
          "say ['u1', 'u2', 'u3']"]),
     "a run ends before its newest track": (
@@ -67,8 +68,8 @@ PLANTS = {
         ['track 1 names unknown run 7',
          "user-track table misses ('u1', 7, 't', 1700000000, 1)",
          "user-track table holds stale ('u1', 1, 't', 1700000000, 1)",
-         "task-user table holds run 1 of 't' for 'u1'",
-         "task-user table misses run 7 of 't' for 'u1'",
+         "task-run table holds run 1 of 't' for 'u1'",
+         "task-run table misses run 7 of 't' for 'u1'",
          "run-user table for run 1 holds ['u1', 'u2', 'u3'], tracks say "
          "['u2', 'u3']",
          "run-user table for run 7 holds [], tracks say ['u1']"]),
@@ -172,13 +173,15 @@ def test_an_unkeyed_track_can_be_saved_again_and_the_storage_agrees(filled):
 def test_reindexing_an_unkeyed_track_names_it_and_changes_nothing(filled):
     storage = filled.storage
     plantUnkeyed(storage, 2)
-    tables = storage.indexes, storage._userTracks, storage._taskRuns
+    tables = (storage.indexes, storage._userTracks, storage.taskUsers,
+              storage._taskRuns)
     before = storage.check()
     with pytest.raises(ValueError, match=(
             r'^track 2 cannot be indexed \(18446744073709551616 is out of '
             r'range for a track key \(64-bit\)\); update it with values in '
             r'range or remove it, then reindex$')):
         storage.reindexTracks()
-    assert (storage.indexes, storage._userTracks, storage._taskRuns) == \
+    assert (storage.indexes, storage._userTracks, storage.taskUsers,
+            storage._taskRuns) == \
         tables
     assert storage.check() == before

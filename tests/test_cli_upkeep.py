@@ -8,7 +8,6 @@ import sys
 import pytest
 from ZODB.utils import oid_repr
 
-from cybertools_tracking import trackkeys
 from cybertools_tracking.db import Session
 
 
@@ -35,7 +34,7 @@ def damage(path):
     with Session(path) as session:
         def harm(storage):
             storage.indexes['taskId'].unindex(5, storage['0000005'].taskId)
-            storage._taskRuns.insert(trackkeys.taskKey('task0', 'ghost', 1))
+            storage.taskUsers['task0'].insert('ghost')
         session.run(harm)
 
 

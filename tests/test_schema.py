@@ -14,7 +14,7 @@ import ZODB
 import ZODB.FileStorage
 from ZODB.utils import get_pickle_metadata
 
-from cybertools_tracking import generations
+from cybertools_tracking import generations, trackkeys
 from cybertools_tracking.btree import Track
 from cybertools_tracking.db import Session
 
@@ -38,7 +38,7 @@ LAYOUT = {
     'cybertools_tracking.btree.TrackingStorage': [
         '_count', '_generation', '_numbers', '_taskRuns', '_tracks',
         '_userTracks', 'currentRuns', 'indexes', 'runUsers', 'runs',
-        'trackFactory'],
+        'taskUsers', 'trackFactory'],
     'cybertools_tracking.btree.Track': [
         'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
         '__parent__'],
@@ -399,10 +399,12 @@ def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
         assert storage.getLastUserTrack('editor', 2, 'bob').data == \
             {'words': 512}
         assert storage.getUserNames('quiz') == ['alice', 'bob']
-        # The run-user table took the runId index's place, the task-user
-        # table (task, user, run) the task -> users mapping's.
+        # The run-user table took the runId index's place; the task-run
+        # table is new.
         assert 'runId' not in storage.indexes
-        assert storage.taskUsers is None
+        assert [trackkeys.splitTaskKey(key) for key in storage._taskRuns] \
+            == [('quiz', 'alice', 1), ('quiz', 'alice', 3),
+                ('editor', 'bob', 2), ('quiz', 'bob', 1), ('quiz', 'bob', 3)]
         assert storage.getTaskIds() == ['editor', 'quiz']
         assert {run: list(users) for run, users in storage.runUsers.items()} \
             == {1: ['alice', 'bob'], 2: ['bob'], 3: ['alice', 'bob']}

@@ -21,7 +21,7 @@ layout below is what lets many writers share it without conflicts:
   ``getLastUserTrack``, ``getUserTracks`` and a query for one task and
   one user in a few lookups;
 * what a commit writes is kept small: the users of each run
-  (``runUsers``) and the (task, user, run) keys of the task-user table
+  (``runUsers``) and the (user, task, run) keys of the task-run table
   change only when a user first saves into a run or a task, where an index
   over runIds rewrote a bucket per run in every batch, and every table's
   buckets are saved packed (see ``buckets``).
@@ -201,8 +201,8 @@ class UserBucket(PackedStrSet, OOSet):
 
 
 class UserNames(PackedTree, OOTreeSet):
-    """The user names that have tracks of one run (``runUsers``; of one
-    task in a storage of generation 1, ``taskUsers``).
+    """The user names that have tracks of one task (``taskUsers``) or of
+    one run (``runUsers``).
 
     A new user of a run rewrites one bucket: with users scattered over a
     batch, a bucket per user. Larger buckets (a run's first 250 users
@@ -221,11 +221,9 @@ class TrackingStorage(Persistent):
     # storage of generation 1 or older until it is evolved (it has a
     # runId index instead).
     runUsers = None
-    # The task-user table (see ``trackkeys.taskKey``); a storage of
-    # generation 1 or older has a task -> user names mapping (taskUsers)
-    # instead until it is evolved.
+    # The task-run table (see ``trackkeys.taskKey``); None in a storage of
+    # generation 1 or older until it is evolved.
     _taskRuns = None
-    taskUsers = None
 
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
@@ -236,6 +234,7 @@ class TrackingStorage(Persistent):
         self._numbers = tracknumbers.NumberAllocator()
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
+        self.taskUsers = OOBTree()
         self._taskRuns = trackkeys.TaskRunTable()
         self.runUsers = LOBTree()
         self._userTracks = trackkeys.KeyTable()
@@ -467,9 +466,8 @@ class TrackingStorage(Persistent):
                 indexes[attr] = self._newIndex(attr)
         self.indexes = indexes
         self._userTracks = trackkeys.KeyTable()
+        self.taskUsers = OOBTree()
         self._taskRuns = trackkeys.TaskRunTable()
-        if self.taskUsers is not None:
-            del self.taskUsers          # the older layout's
         self.runUsers = LOBTree()
         total = self._count()
         count = 0
@@ -479,9 +477,7 @@ class TrackingStorage(Persistent):
             except (TypeError, ValueError, OverflowError) as exc:
                 # The old tables come back: a failed reindex changes none.
                 (self.indexes, self._userTracks, self._taskRuns,
-                 taskUsers, self.runUsers) = tables
-                if taskUsers is not None:
-                    self.taskUsers = taskUsers
+                 self.taskUsers, self.runUsers) = tables
                 raise ValueError(
                     f'track {num} cannot be indexed ({exc}); update it with '
                     f'values in range or remove it, then reindex') from None
@@ -513,16 +509,15 @@ class TrackingStorage(Persistent):
                           if values is None else values, old)
         self._userTracks.insert(trackkeys.trackKey(num, track))
         userName = track.userName
+        users = self.taskUsers.get(track.taskId)
+        if users is None:
+            users = self.taskUsers[track.taskId] = UserNames()
+        if userName not in users:
+            users.insert(userName)
         taskRuns = self._taskRuns
         if taskRuns is not None:
             taskRuns.insert(trackkeys.taskKey(track.taskId, userName,
                                               track.runId))
-        else:
-            users = self.taskUsers.get(track.taskId)
-            if users is None:
-                users = self.taskUsers[track.taskId] = UserNames()
-            if userName not in users:
-                users.insert(userName)
         runUsers = self.runUsers
         if runUsers is not None:
             users = runUsers.get(track.runId)
@@ -573,13 +568,12 @@ class TrackingStorage(Persistent):
 
     def _dropTaskUser(self, taskId, userName, runId):
         taskRuns = self._taskRuns
-        if taskRuns is not None:
-            if trackkeys.lastWith(self._userTracks, trackkeys.prefix(
+        if taskRuns is not None and trackkeys.lastWith(
+                self._userTracks, trackkeys.prefix(
                     userName, runId, taskId)) is None:
-                key = trackkeys.taskKey(taskId, userName, runId)
-                if key in taskRuns:
-                    taskRuns.remove(key)
-            return
+            key = trackkeys.taskKey(taskId, userName, runId)
+            if key in taskRuns:
+                taskRuns.remove(key)
         if query.taskUserPairs(self, taskId, userName, first=True):
             return
         users = self.taskUsers.get(taskId)
@@ -660,13 +654,9 @@ class TrackingStorage(Persistent):
         return query.lastUserTrack(self, taskId, runId, userName)
 
     def getUserNames(self, taskId):
-        if self._taskRuns is not None:
-            return trackkeys.usersOf(self._taskRuns, taskId)
         return list(self.taskUsers.get(taskId, ()))
 
     def getTaskIds(self):
-        if self._taskRuns is not None:
-            return trackkeys.tasksOf(self._taskRuns)
         return list(self.taskUsers.keys())
 
     # upkeep

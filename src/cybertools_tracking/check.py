@@ -238,38 +238,26 @@ def _checkUserTracks(storage, derived, problems):
 
 
 def _checkTaskUsers(storage, derived, problems):
-    taskRuns = storage._taskRuns
-
-    def read():
-        if taskRuns is None:        # an older generation's
-            return {task: set(users)
-                    for task, users in storage.taskUsers.items()}, None
-        users, triples = {}, set()
-        for key in taskRuns:
-            taskId, userName, runId = trackkeys.splitTaskKey(key)
-            users.setdefault(taskId, set()).add(userName)
-            triples.add((taskId, userName, runId))
-        return users, triples
-    found = _safe(problems, 'the task-user table', read)
-    if found is None:
+    stored = _safe(problems, 'the task-user table', lambda: {
+        task: set(users) for task, users in storage.taskUsers.items()})
+    if stored is not None:
+        for task in sorted(set(stored) | set(derived.taskUsers)):
+            have = stored.get(task, set())
+            want = derived.taskUsers.get(task, set())
+            if have != want:
+                problems.append(f'task-user table for {task!r} holds '
+                                f'{sorted(have)}, tracks say {sorted(want)}')
+    if storage._taskRuns is None:
+        return          # an older generation's
+    triples = _safe(problems, 'the task-run table', lambda: {
+        trackkeys.splitTaskKey(key) for key in storage._taskRuns})
+    if triples is None:
         return
-    stored, triples = found
-    for task in sorted(set(stored) | set(derived.taskUsers)):
-        have = stored.get(task, set())
-        want = derived.taskUsers.get(task, set())
-        if have != want:
-            problems.append(f'task-user table for {task!r} holds '
-                            f'{sorted(have)}, tracks say {sorted(want)}')
-    if triples is None or triples == derived.taskRuns:
-        return
-    # Runs of the pairs both sides know (other pairs are named above).
     for taskId, userName, runId in sorted(triples ^ derived.taskRuns):
-        if userName in stored.get(taskId, ()) and \
-                userName in derived.taskUsers.get(taskId, ()):
-            what = 'holds' if (taskId, userName, runId) in triples \
-                else 'misses'
-            problems.append(f'task-user table {what} run {runId} of '
-                            f'{taskId!r} for {userName!r}')
+        what = 'holds' if (taskId, userName, runId) in triples \
+            else 'misses'
+        problems.append(f'task-run table {what} run {runId} of '
+                        f'{taskId!r} for {userName!r}')
 
 
 def _checkRunUsers(storage, derived, problems):

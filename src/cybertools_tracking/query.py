@@ -143,7 +143,7 @@ def taskUserPair(storage, criteria):
 def taskUserPairs(storage, taskId, userName, first=False):
     """(number, oid) of the user's tracks for the task (unsorted), from one
     range of the user-track table per run of the user that has tracks of
-    the task (the task-user table names them; in a storage of an older
+    the task (the task-run table names them; in a storage of an older
     generation, every run of the user); with first, stop at the first run
     that has any."""
     table, pairs = storage._userTracks, []

@@ -210,55 +210,29 @@ def split(key):
             int(numbers[:16], 16) - _OFFSET, _readVar(numbers, 16)[0])
 
 
-# The task-user table: a key per (taskId, userName, runId) that has
-# tracks, in another sorted set of str. It answers getTaskIds and
-# getUserNames (one lookup per task or user, jumping over the rest) and
-# tells a one-task-one-user query which runs of the user have tracks of
-# the task, so such a query reads one range per run that has some, not
-# one per run of the user.
+# The task-run table: a key per (userName, taskId, runId) that has
+# tracks, in another sorted set of str. It tells a one-task-one-user query
+# which runs of the user have tracks of the task, so such a query reads
+# one range of the user-track table per run that has some, not one per
+# run of the user. A key is new when a user first saves a task in a run;
+# the user's keys sit together, so a batch of a user's saves adds its new
+# keys to one or two buckets.
 
 def taskKey(taskId, userName, runId):
-    """The task-user table key of a user's tracks of a task in a run."""
-    return f'{_name(taskId)}{SEP}{_name(userName)}{SEP}{_var(runId)}'
+    """The task-run table key of a user's tracks of a task in a run."""
+    return f'{_name(userName)}{SEP}{_name(taskId)}{SEP}{_var(runId)}'
 
 
 def splitTaskKey(key):
-    """(taskId, userName, runId) of a task-user table key."""
-    taskId, userName, runId = key.split(SEP)
+    """(taskId, userName, runId) of a task-run table key."""
+    userName, taskId, runId = key.split(SEP)
     return (taskId.replace(_ESC, '\x00'), userName.replace(_ESC, '\x00'),
             _readVar(runId, 0)[0])
 
 
-def _namesAfter(table, start):
-    """The distinct (escaped) names that follow start in the keys of
-    table, ascending: one lookup per name."""
-    low = start
-    while True:
-        try:
-            key = table.minKey(low)
-        except ValueError:      # no key at or above low
-            return
-        if not key.startswith(start):
-            return
-        name = key[len(start):key.index(SEP, len(start))]
-        yield name
-        low = _upper(start + name + SEP)
-
-
-def tasksOf(table):
-    """The task ids of a task-user table, sorted."""
-    return [name.replace(_ESC, '\x00') for name in _namesAfter(table, '')]
-
-
-def usersOf(table, taskId):
-    """The user names with tracks of taskId in a task-user table."""
-    return [name.replace(_ESC, '\x00')
-            for name in _namesAfter(table, _name(taskId) + SEP)]
-
-
 def runsOfTaskUser(table, taskId, userName):
     """The run ids in which the user has tracks of the task, ascending."""
-    start = f'{_name(taskId)}{SEP}{_name(userName)}{SEP}'
+    start = f'{_name(userName)}{SEP}{_name(taskId)}{SEP}'
     return [_readVar(key, len(start))[0] for key in keysWith(table, start)]
 
 
@@ -280,8 +254,6 @@ class KeyTable(PackedTree, OOTreeSet):
 
 
 class TaskRunTable(KeyTable):
-    """The task-user table. A key is new when a user first saves a task
-    in a run, and with users scattered over a batch the new keys land
-    all over the table: a bucket holding twice as many of these short
-    keys is rewritten for more of them at once."""
+    """The task-run table. Its keys are short: a bucket holds twice as
+    many (a user's keys of many runs and tasks)."""
     max_leaf_size = 250
