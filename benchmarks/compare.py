@@ -42,6 +42,14 @@ largest size (per-call time grows at most 2x). Then:
 * with ``--tracker-growth N``: the file size after N increments and after
   packing.
 
+``--workload scattered`` gives each track a random user of 2,000,
+``--workload taskruns`` a run per user and task (about 45 runs a user);
+every run also measures what one track committed alone adds to the
+project's FileStorage next to SQLite's write-ahead log (bar <= 5 KB,
+``--single-commits``). The peer ``packed`` is the alternative layout of
+``alternative.py`` (tracks stored inside the track tree's buckets),
+measured beside the project's.
+
 The exit status is 1 when a bar is missed. The SQLite peer is what
 AnonymousUsage stored in: one table, an index on each of the four columns
 and one on (taskId, runId, userName, id), the stdlib module's defaults
