@@ -47,6 +47,14 @@ largest size (per-call time grows at most 2x). Then:
   server; sizes are the tables' (pg_total_relation_size); then what a
   single-track commit costs on each (benchmarks/pgpeers.py).
 
+``--workload scattered`` gives each track a random user of 2,000,
+``--workload taskruns`` a run per user and task (about 45 runs a user);
+every run also measures what one track committed alone adds to the
+project's FileStorage next to SQLite's write-ahead log (bar <= 5 KB,
+``--single-commits``). The peer ``packed`` is the alternative layout of
+``alternative.py`` (tracks stored inside the track tree's buckets),
+measured beside the project's.
+
 The exit status is 1 when a bar is missed. The SQLite peer is what
 AnonymousUsage stored in: one table, an index on each of the four columns
 and one on (taskId, runId, userName, id), the stdlib module's defaults
@@ -144,6 +152,122 @@ class Workload:
             session[2] -= 1
             if session[2] <= 0:
                 sessions.pop(slot)
+
+
+class ScatteredWorkload(Workload):
+    """Each track of a random user of 2,000 (``--workload scattered``):
+    a batch of 1,000 touches about 800 users, the worst case for what a
+    commit writes. A user's tracks share one run, numbered in the order
+    the users first appear; tasks and time stamps as in Workload."""
+
+    USERS = 2000
+
+    def tracks(self, record=False):
+        rnd = random.Random(self.seed * 7919 + self.size)
+        step = DAYS * 86400 / self.size
+        users = [f'user{i:04d}' for i in range(self.USERS)]
+        runs = {}
+        cum, total = [], 0.0
+        for w in self.weights:
+            total += w
+            cum.append(total)
+        for i in range(self.size):
+            userName = rnd.choice(users)
+            runId = runs.get(userName)
+            if runId is None:
+                runId = runs[userName] = len(runs) + 1
+            taskId = rnd.choices(self.tasks, cum_weights=cum)[0]
+            ts = START + int(i * step)
+            if record and i in self._picked:
+                self.picks.append((taskId, runId, userName, ts))
+            yield taskId, runId, userName, ts, {'Count': rnd.randrange(1000)}
+
+
+class TaskRunsWorkload(Workload):
+    """A run per user and task (``--workload taskruns``), as a tracker
+    opening a run per trackable: at 100,000 tracks over 400 users a user
+    has about 45 runs, where in the sessions workload one or two. A
+    one-task-one-user query should cost no more here than there."""
+
+    USERS = 400
+
+    def tracks(self, record=False):
+        self.users = self.users[:self.USERS]
+        rnd = random.Random(self.seed * 7919 + self.size)
+        step = DAYS * 86400 / self.size
+        runs = {}
+        cum, total = [], 0.0
+        for w in self.weights:
+            total += w
+            cum.append(total)
+        for i in range(self.size):
+            userName = rnd.choice(self.users)
+            taskId = rnd.choices(self.tasks, cum_weights=cum)[0]
+            runId = runs.get((userName, taskId))
+            if runId is None:
+                runId = runs[userName, taskId] = len(runs) + 1
+            ts = START + int(i * step)
+            if record and i in self._picked:
+                self.picks.append((taskId, runId, userName, ts))
+            yield taskId, runId, userName, ts, {'Count': rnd.randrange(1000)}
+
+
+WORKLOADS = {'sessions': Workload, 'scattered': ScatteredWorkload,
+             'taskruns': TaskRunsWorkload}
+
+
+# what one track committed alone adds to the file
+
+SINGLE_BAR = 5000           # bytes a single-track commit may add
+
+
+def singleCommits(directory, base=10_000, commits=20):
+    """Bytes one track committed alone adds to the project's FileStorage
+    and to SQLite's write-ahead log (WAL mode; the same table and
+    indexes), each holding base tracks of the scattered workload first.
+    Returns {name: mean bytes per commit}."""
+    work = ScatteredWorkload(base, queries=1)
+    # Tracks like the last ones saved: users and runs already known.
+    last = list(work.tracks())[-commits:]
+    extra = [(taskId, runId, userName, START + DAYS * 86400 + i,
+              {'Count': i})
+             for i, (taskId, runId, userName, ts, data) in enumerate(last)]
+    out = {}
+    project = ProjectPeer(directory)
+    project.open()
+    try:
+        project.ingest(work.tracks())
+        before = os.path.getsize(project.path)
+        for taskId, runId, userName, ts, data in extra:
+            project.storage.saveUserTrack(taskId, runId, userName, data,
+                                          timeStamp=ts)
+            project.tm.commit()
+        out['project'] = (os.path.getsize(project.path) - before) / commits
+    finally:
+        project.close()
+    sqlite = SQLitePeer(directory)
+    sqlite.open()
+    try:
+        sqlite.conn.execute('PRAGMA journal_mode=WAL')
+        # Checkpoints now and then reset the log; none may fall inside.
+        sqlite.conn.execute('PRAGMA wal_autocheckpoint=0')
+        sqlite.ingest(work.tracks())
+        sqlite.conn.execute('PRAGMA wal_checkpoint(TRUNCATE)')
+        wal = sqlite.path + '-wal'
+        before = os.path.getsize(wal) if os.path.exists(wal) else 0
+        insert = ('INSERT INTO tracks (taskId, runId, userName, timeStamp, '
+                  'data) VALUES (?, ?, ?, ?, ?)')
+        for taskId, runId, userName, ts, data in extra:
+            sqlite.conn.execute(insert, (taskId, runId, userName, ts,
+                                         json.dumps(data)))
+            sqlite.conn.commit()
+        out['sqlite WAL'] = (os.path.getsize(wal) - before) / commits
+    finally:
+        sqlite.close()
+    return out
+
+
+# peak memory
 
 
 # peak memory
@@ -460,6 +584,16 @@ except ImportError:         # no psycopg2: no PostgreSQL peers
     pgpeers = None
 
 
+def _packedPeer(directory):
+    # The alternative layout (tracks inside the track tree's buckets), in
+    # benchmarks/alternative.py: measured, not the project's storage.
+    from alternative import PackedPeer
+    return PackedPeer(directory, ProjectPeer)
+
+
+PEERS['packed'] = _packedPeer
+
+
 # measuring
 
 def timed(fn, *args):
@@ -526,7 +660,8 @@ def measure(peer, work, memory, log):
 
 
 def compareSize(size, peers, args, memory, log):
-    work = Workload(size, seed=args.seed, queries=args.queries)
+    work = WORKLOADS[getattr(args, 'workload', 'sessions')](
+        size, seed=args.seed, queries=args.queries)
     results = {}
     directory = tempfile.mkdtemp(prefix=f'compare-{size}-', dir=args.dir)
     try:
@@ -777,6 +912,17 @@ def main(argv=None):
     parser.add_argument('--queries', type=int, default=200,
                         help='queries of each kind (default: %(default)s)')
     parser.add_argument('--seed', type=int, default=1)
+    parser.add_argument('--workload', choices=sorted(WORKLOADS),
+                        default='sessions',
+                        help='sessions: 1,000 users, 20 sessions at a time '
+                             '(default); scattered: a random user of 2,000 '
+                             'for each track; taskruns: a run per user and '
+                             'task')
+    parser.add_argument('--single-commits', type=int, default=20,
+                        metavar='N',
+                        help='single-track commits whose file growth to '
+                             'measure (default: %(default)s; 0 leaves it '
+                             'out)')
     parser.add_argument('--writers', type=int, default=0, metavar='THREADS',
                         help='also measure the conflict retry rate of '
                              'this many writer threads')
@@ -856,8 +1002,8 @@ def main(argv=None):
         log(f'N = {size:,}')
         work, results = compareSize(size, peers, args, memory, log)
         text, verdicts = table(work, results, peers)
-        print(f'\nN = {size:,} tracks ({TASKS} tasks, {USERS:,} users, '
-              f'{DAYS} days)')
+        print(f'\nN = {size:,} tracks ({TASKS} tasks, {args.workload} '
+              f'workload, {DAYS} days)')
         print(text)
         for name, (seconds, loads, rows) in \
                 results['project']['newest'].items():
@@ -894,6 +1040,20 @@ def main(argv=None):
               f'{"pass" if rate < 0.25 else "FAIL"}); check(): '
               f'{"clean" if not problems else problems[:3]}')
         verdictsAll.append({'writers': rate < 0.25 and not problems})
+    if args.single_commits:
+        directory = tempfile.mkdtemp(prefix='compare-single-', dir=args.dir)
+        try:
+            grown = singleCommits(directory, commits=args.single_commits)
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        ok = grown['project'] <= SINGLE_BAR
+        print(f'\na track committed alone ({args.single_commits} commits '
+              f'into 10,000 tracks): the FileStorage grows '
+              f'{grown["project"] / 1e3:.2f} KB per commit (bar <= '
+              f'{SINGLE_BAR / 1e3:g} KB: {"pass" if ok else "FAIL"}); '
+              f'SQLite in WAL mode appends {grown["sqlite WAL"] / 1e3:.2f} '
+              f'KB to its log (reused after a checkpoint)')
+        verdictsAll.append({'single commit': ok})
     if args.tracker_events:
         directory = tempfile.mkdtemp(prefix='compare-tracker-', dir=args.dir)
         try:

@@ -92,7 +92,20 @@ def trackerSustained(directory, events, maxRows=None, name='sustained'):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--events', type=int, default=10_000)
+    parser.add_argument('--burst-only', action='store_true',
+                        help='only the burst against SQLite: N increments '
+                             'as fast as a thread can, then flush')
     args = parser.parse_args()
+    if args.burst_only:
+        with tempfile.TemporaryDirectory() as directory:
+            sqlite = sqlitePerEvent(directory, min(args.events, 2000))
+            burst, flush = trackerBurst(directory, args.events)
+        total = burst + flush / args.events
+        print(f'sqlite, commit per event: {sqlite * 1e6:.0f} us; tracker, '
+              f'burst of {args.events}: {burst * 1e6:.1f} us per increment '
+              f'({burst / sqlite:.4f} of sqlite), with the flush after it '
+              f'{total * 1e6:.1f} us ({total / sqlite:.4f})')
+        return
     with tempfile.TemporaryDirectory() as directory:
         sqlite = sqlitePerEvent(directory, min(args.events, 2000))
         burst, flush = trackerBurst(directory, args.events)

@@ -69,6 +69,7 @@ def snapshot(storage):
         'last': list(storage._userTracks),
         'taskUsers': {task: list(users)
                       for task, users in storage.taskUsers.items()},
+        'taskRuns': list(storage._taskRuns),
         'runs': [(r.id, r.taskId, r.start, r.end, r.finished)
                  for r in storage.getRuns()],
         'currentRuns': dict(storage.currentRuns),

@@ -9,6 +9,7 @@ import re
 import pytest
 from zope.interface.verify import verifyClass, verifyObject
 
+from cybertools_tracking import trackkeys
 from cybertools_tracking.btree import Run, Track, TrackingStorage
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
 from cybertools_tracking.timestamps import (
@@ -799,8 +800,7 @@ def test_metadata_indexes_skip_the_reverse_map_data_indexes_keep_it(db):
     storage.trackFactory = StateTrack
     storage.setupIndexes()
     assert {attr: index.reverse for attr, index in storage.indexes.items()} \
-        == {'runId': False, 'taskId': False, 'timeStamp': False,
-            'state': True}
+        == {'taskId': False, 'timeStamp': False, 'state': True}
     trackId = storage.saveUserTrack('n', 0, 'u', {'state': 'new'},
                                     timeStamp=T0)
     track = storage[trackId]
@@ -816,3 +816,51 @@ def test_metadata_indexes_skip_the_reverse_map_data_indexes_keep_it(db):
     storage.removeTrack(track)
     assert storage.check() == []
     assert all(len(index) == 0 for index in storage.indexes.values())
+
+
+def test_run_queries_follow_the_users_of_each_run(db):
+    storage = db.storage
+    runId = storage.startRun('t')
+    ids = [storage.saveUserTrack('t', runId, user, {}, timeStamp=T0 + i)
+           for i, user in enumerate(('u1', 'u2', 'u1'))]
+    other = storage.saveUserTrack('t', storage.startRun('t'), 'u1', {},
+                                  timeStamp=T0)
+    db.commit()
+    assert [t.__name__ for t in storage.query(runId=runId)] == ids
+    assert [t.__name__ for t in storage.query(runId=[runId, runId + 1])] \
+        == ids + [other]
+    assert storage.query(runId=runId, userName='u2') == [storage[ids[1]]]
+    assert storage.query(runId=999) == []
+    storage.removeTrack(storage[ids[0]])
+    assert sorted(storage.runUsers[runId]) == ['u1', 'u2']
+    storage.removeTrack(storage[ids[2]])
+    assert list(storage.runUsers[runId]) == ['u2']
+    storage.removeTrack(storage[ids[1]])
+    assert runId not in storage.runUsers
+    assert storage.query(runId=runId) == []
+    db.commit()
+    assert storage.check() == []
+
+
+def test_one_task_one_user_queries_read_only_the_runs_with_the_task(db):
+    storage = db.storage
+    # A run per task, as a tracker opening a run per trackable would.
+    runs = {task: storage.startRun(task) for task in ('a', 'b', 'c')}
+    for i in range(12):
+        task = 'abc'[i % 3]
+        storage.saveUserTrack(task, runs[task], 'u', {'i': i},
+                              timeStamp=T0 + i)
+    storage.saveUserTrack('b', runs['b'], 'v', {}, timeStamp=T0)
+    db.commit()
+    assert [t.data['i'] for t in storage.query(taskId='b', userName='u')] \
+        == [1, 4, 7, 10]
+    assert storage.getUserNames('b') == ['u', 'v']
+    assert storage.getUserNames('a') == ['u']
+    assert storage.getTaskIds() == ['a', 'b', 'c']
+    assert [trackkeys.splitTaskKey(key) for key in storage._taskRuns] == [
+        ('a', 'u', runs['a']), ('b', 'u', runs['b']), ('c', 'u', runs['c']),
+        ('b', 'v', runs['b'])]
+    storage.removeTrack(storage.query(taskId='b', userName='v')[0])
+    assert storage.getUserNames('b') == ['u']
+    db.commit()
+    assert storage.check() == []

@@ -30,23 +30,25 @@ def plantedProblems(db, plant):
 
 
 PLANTS = {
-    'runId index misses a track': (
-        lambda s: s.indexes['runId'].unindex(2, s['0000002'].runId),
-        ['runId: track 2 missing from index']),
+    'the run-user table misses a user': (
+        lambda s: s.runUsers[1].remove('u2'),
+        ["run-user table for run 1 holds ['u1', 'u3'], tracks say ['u1', "
+         "'u2', 'u3']"]),
     'taskId index has a wrong value': (
         lambda s: s.indexes['taskId'].index(1, 'zzz', old='t'),
         ["taskId: track 1 indexed as 'zzz', is 't'"]),
     'a track vanished from the tree': (
         lambda s: s._tracks.pop(3),
         ['track count says 3, storage holds 2',
-         'runId: index holds track 3 which has no such value or does not '
-         'exist',
          'taskId: index holds track 3 which has no such value or does not '
          'exist',
          'timeStamp: index holds track 3 which has no such value or does '
          'not exist',
          "user-track table holds stale ('u3', 1, 't', 1700000000, 3)",
          "task-user table for 't' holds ['u1', 'u2', 'u3'], tracks say "
+         "['u1', 'u2']",
+         "task-run table holds run 1 of 't' for 'u3'",
+         "run-user table for run 1 holds ['u1', 'u2', 'u3'], tracks say "
          "['u1', 'u2']"]),
     'the user-track table misses a key': (
         lambda s: s._userTracks.remove(trackkeys.trackKey(1, s['0000001'])),
@@ -64,9 +66,13 @@ PLANTS = {
     'a track names an unknown run': (
         lambda s: setattr(s['0000001'], 'runId', 7),
         ['track 1 names unknown run 7',
-         'runId: track 1 indexed as 1, is 7',
          "user-track table misses ('u1', 7, 't', 1700000000, 1)",
-         "user-track table holds stale ('u1', 1, 't', 1700000000, 1)"]),
+         "user-track table holds stale ('u1', 1, 't', 1700000000, 1)",
+         "task-run table holds run 1 of 't' for 'u1'",
+         "task-run table misses run 7 of 't' for 'u1'",
+         "run-user table for run 1 holds ['u1', 'u2', 'u3'], tracks say "
+         "['u2', 'u3']",
+         "run-user table for run 7 holds [], tracks say ['u1']"]),
     'a track has the wrong name': (
         lambda s: setattr(s['0000002'], '__name__', '0000009'),
         ["track 2 is named '0000009'"]),
@@ -167,13 +173,15 @@ def test_an_unkeyed_track_can_be_saved_again_and_the_storage_agrees(filled):
 def test_reindexing_an_unkeyed_track_names_it_and_changes_nothing(filled):
     storage = filled.storage
     plantUnkeyed(storage, 2)
-    tables = storage.indexes, storage._userTracks, storage.taskUsers
+    tables = (storage.indexes, storage._userTracks, storage.taskUsers,
+              storage._taskRuns)
     before = storage.check()
     with pytest.raises(ValueError, match=(
             r'^track 2 cannot be indexed \(18446744073709551616 is out of '
             r'range for a track key \(64-bit\)\); update it with values in '
             r'range or remove it, then reindex$')):
         storage.reindexTracks()
-    assert (storage.indexes, storage._userTracks, storage.taskUsers) == \
+    assert (storage.indexes, storage._userTracks, storage.taskUsers,
+            storage._taskRuns) == \
         tables
     assert storage.check() == before

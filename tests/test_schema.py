@@ -14,7 +14,7 @@ import ZODB
 import ZODB.FileStorage
 from ZODB.utils import get_pickle_metadata
 
-from cybertools_tracking import generations
+from cybertools_tracking import generations, trackkeys
 from cybertools_tracking.btree import Track
 from cybertools_tracking.db import Session
 
@@ -36,25 +36,34 @@ class AnswerTrack(Track):
 LAYOUT = {
     'persistent.mapping.PersistentMapping': ['data'],
     'cybertools_tracking.btree.TrackingStorage': [
-        '_count', '_generation', '_numbers', '_tracks', '_userTracks',
-        'currentRuns', 'indexes', 'runs', 'taskUsers', 'trackFactory'],
+        '_count', '_generation', '_numbers', '_taskRuns', '_tracks',
+        '_userTracks', 'currentRuns', 'indexes', 'runUsers', 'runs',
+        'taskUsers', 'trackFactory'],
     'cybertools_tracking.btree.Track': [
         'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
         '__parent__'],
     'cybertools_tracking.btree.Run': [
         'end', 'finished', 'id', 'start', 'taskId'],
     'cybertools_tracking.btree.TrackTree': BTREE,
+    'cybertools_tracking.btree.TrackBucket': BTREE,
+    'cybertools_tracking.btree.UserNames': BTREE,
+    'cybertools_tracking.btree.UserBucket': BTREE,
     'cybertools_tracking.index.FieldIndex': [
         '_fwd', '_num', '_rev', 'name', 'sparse'],
     'cybertools_tracking.index.ValueTree': BTREE,
+    'cybertools_tracking.index.ValueBucket': BTREE,
     'cybertools_tracking.index.NumberSet': BTREE,
+    'cybertools_tracking.index.NumberBucket': BTREE,
     'cybertools_tracking.index.ReverseMap': BTREE,
     'cybertools_tracking.trackkeys.KeyTable': BTREE,
+    'cybertools_tracking.trackkeys.KeyBucket': BTREE,
+    'cybertools_tracking.trackkeys.TaskRunTable': BTREE,
     'cybertools_tracking.tracknumbers.NumberAllocator': ['next'],
     'BTrees.Length.Length': BTREE,
     'BTrees.LOBTree.LOBTree': BTREE,
     'BTrees.OOBTree.OOBTree': BTREE,
-    'BTrees.OOBTree.OOTreeSet': BTREE,
+    'BTrees.LOBTree.LOBucket': BTREE,
+    'BTrees.OOBTree.OOBucket': BTREE,
 }
 # Attributes only some objects of a class have: a storage's own
 # trackFactory (when it was given one), an index's reverse map (over data).
@@ -126,7 +135,8 @@ def _attributes(obj):
 def writeEveryClass(path):
     """Two storages with every kind of object: tracks, runs (finished,
     stopped, current), field indexes with and without a reverse map, a
-    value held by one track and by many; the second with a custom
+    value held by one track and by many, trees grown past one bucket (so
+    their buckets are records of their own); the second with a custom
     trackFactory."""
     for key, factory in (('tracking', None), ('answers', AnswerTrack)):
         with Session(str(path), key=key, trackFactory=factory) as session:
@@ -142,6 +152,12 @@ def fillEveryClass(storage):
                           update=True, timeStamp=T0 + 9)
     runId = storage.startRun('editor')
     storage.stopRun(runId=runId, finish=False)
+    # More tracks of one task and one run than a bucket of the track tree,
+    # the user-track table, a number set or a value tree holds, by more
+    # users than a task's user set holds in one bucket.
+    for i in range(260):
+        storage.saveUserTrack('drill', runId, f'user{i:03d}',
+                              {'answer': 'x'}, timeStamp=T0 + 100 + i)
 
 
 def test_the_saved_layout_is_exactly_the_expected_one(tmp_path):
@@ -267,20 +283,23 @@ def test_check_repair_stores_a_generation_0_file_as_the_current_one(
     assert '_lastTracks' in savedState(path)
     result = run('check', '--db', path)
     assert (result.returncode, result.stderr) == (0, '')
-    assert f'{path}: saved in schema generation 0, read as 1; check ' \
-        '--repair stores it so' in result.stdout
+    assert f'{path}: saved in schema generation 0, read as ' \
+        f'{generations.GENERATION}; check --repair stores it so' \
+        in result.stdout
     assert '_lastTracks' in savedState(path)        # a check only reads
     result = run('check', '--repair', '--db', path)
     assert (result.returncode, result.stderr) == (0, '')
     assert result.stdout.splitlines() == [
-        f'{path}: stored schema generation 0 as generation 1',
+        f'{path}: stored schema generation 0 as generation '
+        f'{generations.GENERATION}',
         f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
         f'with them']
     state = savedState(path)
     assert '_lastTracks' not in state and '_userTracks' in state
     assert state['_generation'] == generations.GENERATION
     with Session(str(path), read_only=True, create=False) as session:
-        assert generations.storedGeneration(session.storage) == 1
+        assert generations.storedGeneration(session.storage) == \
+            generations.GENERATION
         assert len(session.storage) == 7
         assert session.storage.check() == []
     result = run('check', '--db', path)
@@ -294,11 +313,104 @@ def test_each_evolve_step_turns_one_generation_into_the_next():
         range(1, generations.GENERATION + 1))
     table = object()
     old = {'_lastTracks': table, 'runs': 1}
-    assert generations.evolveState(old) == {
-        '_userTracks': table, 'runs': 1, '_generation': 1}
+    assert generations.STEPS[1](old) == {'_userTracks': table, 'runs': 1}
     assert old == {'_lastTracks': table, 'runs': 1}     # not changed
-    current = {'_userTracks': table, '_generation': 1}
+    gen1 = {'_userTracks': table, 'runs': 1, '_generation': 1}
+    assert generations.STEPS[2](gen1) == gen1
+    assert generations.evolveState(old) == {
+        '_userTracks': table, 'runs': 1,
+        '_generation': generations.GENERATION}
+    current = {'_userTracks': table, '_generation': generations.GENERATION}
     assert generations.evolveState(current) == current
+
+
+def rawState(path, attribute):
+    """The saved state of the object the storage holds under attribute,
+    as the file has it (persistent references left as they are)."""
+    import io
+    import pickle
+    storage = ZODB.FileStorage.FileStorage(str(path), read_only=True)
+    try:
+        db = ZODB.DB(storage)
+        conn = db.open()
+        oid = getattr(conn.root()['tracking'], attribute)._p_oid
+        record, serial = storage.load(oid)
+        unpickler = pickle.Unpickler(io.BytesIO(record))
+        unpickler.persistent_load = lambda ref: ref
+        unpickler.load()            # the class
+        state = unpickler.load()
+        conn.close()
+        db.close()
+    finally:
+        storage.close()
+    return state
+
+
+def test_a_generation_1_file_is_read_and_written_as_it_is(tmp_path):
+    path = openCopy(tmp_path, 'generation1.fs')
+    with Session(str(path), create=False) as session:
+        storage = session.storage
+        assert generations.storedGeneration(storage) == 1
+        assert [t.data for t in storage.getUserTracks('quiz', 1, 'alice')] \
+            == [{'answer': 'Paris'}, {'answer': 'Lima'}]
+        # Runs are found through its runId index until it is evolved.
+        assert storage.runUsers is None and 'runId' in storage.indexes
+        assert [t.__name__ for t in storage.query(runId=1)] == \
+            ['0000001', '0000002', '0000003']
+        # Enough tracks for every table to split its plain buckets.
+        session.run(lambda s: [
+            s.saveUserTrack('quiz', 0, f'u{i:03d}', {'answer': 'Oslo'},
+                            timeStamp=T0 + 1000 + i) for i in range(300)])
+    with Session(str(path), read_only=True, create=False) as session:
+        storage = session.storage
+        assert len(storage) == 307
+        assert len(storage.getUserNames('quiz')) == 302
+        assert len(storage.query(taskId='quiz', timeFrom=T0 + 1000)) == 300
+        assert len(storage.query(runId=3)) == 303
+        assert storage.check() == []
+
+
+def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
+        tmp_path):
+    path = openCopy(tmp_path, 'generation1.fs')
+    # Generation 1 saved a table of one bucket inside the tree's record
+    # as BTrees does: a tuple of keys.
+    plain = rawState(path, '_userTracks')
+    assert isinstance(plain[0][0][0], tuple)
+    result = run('check', '--repair', '--db', path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.splitlines() == [
+        f'{path}: stored schema generation 1 as generation '
+        f'{generations.GENERATION}',
+        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
+        f'with them']
+    assert savedState(path)['_generation'] == generations.GENERATION
+    # Now packed: the keys (of a track tree: the numbers) are bytes.
+    keys = rawState(path, '_userTracks')[0]
+    assert isinstance(keys, bytes)
+    numbers, tracks = rawState(path, '_tracks')[0]
+    assert isinstance(numbers, bytes) and len(tracks) == 7
+    with Session(str(path), read_only=True, create=False) as session:
+        storage = session.storage
+        assert generations.storedGeneration(storage) == \
+            generations.GENERATION
+        assert [t.__name__ for t in storage.query(userName='alice')] == \
+            ['0000001', '0000003', '0000005', '0000007']
+        assert storage.getLastUserTrack('editor', 2, 'bob').data == \
+            {'words': 512}
+        assert storage.getUserNames('quiz') == ['alice', 'bob']
+        # The run-user table took the runId index's place; the task-run
+        # table is new.
+        assert 'runId' not in storage.indexes
+        assert [trackkeys.splitTaskKey(key) for key in storage._taskRuns] \
+            == [('quiz', 'alice', 1), ('quiz', 'alice', 3),
+                ('editor', 'bob', 2), ('quiz', 'bob', 1), ('quiz', 'bob', 3)]
+        assert storage.getTaskIds() == ['editor', 'quiz']
+        assert {run: list(users) for run, users in storage.runUsers.items()} \
+            == {1: ['alice', 'bob'], 2: ['bob'], 3: ['alice', 'bob']}
+        assert [t.__name__ for t in storage.query(runId=1)] == \
+            ['0000001', '0000002', '0000003']
+        assert storage.check() == []
 
 
 def makeNewer(path, generation):

@@ -19,17 +19,23 @@ layout below is what lets many writers share it without conflicts:
 * the user-track table, a sorted set of ``(userName, runId, taskId,
   timeStamp, number)`` keys (one str each, see ``trackkeys``), answers
   ``getLastUserTrack``, ``getUserTracks`` and a query for one task and
-  one user in a few lookups.
+  one user in a few lookups;
+* what a commit writes is kept small: the users of each run
+  (``runUsers``) and the (user, task, run) keys of the task-run table
+  change only when a user first saves into a run or a task, where an index
+  over runIds rewrote a bucket per run in every batch, and every table's
+  buckets are saved packed (see ``buckets``).
 """
 
 from BTrees.Length import Length
-from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree, OOTreeSet
+from BTrees.LOBTree import LOBTree, LOBucket
+from BTrees.OOBTree import OOBTree, OOSet, OOTreeSet
 from persistent import Persistent
 from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
 from cybertools_tracking import generations, query, trackkeys, tracknumbers
+from cybertools_tracking.buckets import PackedIntKeys, PackedStrSet, PackedTree
 from cybertools_tracking.check import PROGRESS_STEP, checkStorage
 from cybertools_tracking.index import FieldIndex
 from cybertools_tracking.interfaces import IRun, ITrack, ITrackingStorage
@@ -172,7 +178,12 @@ def _numFromId(trackId):
     return None
 
 
-class TrackTree(LOBTree):
+class TrackBucket(PackedIntKeys, LOBucket):
+    """A bucket of the track tree: its numbers are saved as one value, the
+    tracks as references (see ``buckets``)."""
+
+
+class TrackTree(PackedTree, LOBTree):
     """Track number -> track.
 
     Concurrent writers all append here; every bucket split changes the
@@ -182,6 +193,23 @@ class TrackTree(LOBTree):
     dearer.
     """
     max_leaf_size = 120
+    _bucket_type = TrackBucket
+
+
+class UserBucket(PackedStrSet, OOSet):
+    """A bucket of a task's user names, saved as one value."""
+
+
+class UserNames(PackedTree, OOTreeSet):
+    """The user names that have tracks of one task (``taskUsers``) or of
+    one run (``runUsers``).
+
+    A new user of a run rewrites one bucket: with users scattered over a
+    batch, a bucket per user. Larger buckets (a run's first 250 users
+    are one record) make fewer of them; packed, their size costs little.
+    """
+    max_leaf_size = 250
+    _bucket_type = UserBucket
 
 
 @implementer(ITrackingStorage)
@@ -189,6 +217,13 @@ class TrackingStorage(Persistent):
     """See ITrackingStorage."""
 
     trackFactory = Track
+    # Run id -> the names of the users with tracks in the run; None in a
+    # storage of generation 1 or older until it is evolved (it has a
+    # runId index instead).
+    runUsers = None
+    # The task-run table (see ``trackkeys.taskKey``); None in a storage of
+    # generation 1 or older until it is evolved.
+    _taskRuns = None
 
     def __init__(self, trackFactory=None):
         if trackFactory is not None:
@@ -200,6 +235,8 @@ class TrackingStorage(Persistent):
         self.runs = LOBTree()
         self.currentRuns = OOBTree()
         self.taskUsers = OOBTree()
+        self._taskRuns = trackkeys.TaskRunTable()
+        self.runUsers = LOBTree()
         self._userTracks = trackkeys.KeyTable()
         self.indexes = OOBTree()
         for attr in self.trackFactory.index_attributes:
@@ -351,9 +388,7 @@ class TrackingStorage(Persistent):
             # Never overwrite: that would lose a committed track silently.
             raise RuntimeError(f'track number {num} was handed out twice; '
                                f'the number allocator is broken')
-        jar = self._p_jar
-        if jar is not None:
-            jar.add(track)      # its oid goes into the user-track table
+        self._adopt(track)
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self._startRun(taskId)
@@ -410,7 +445,8 @@ class TrackingStorage(Persistent):
             self._userTracks.remove(key)
         del self._tracks[num]
         self._count.change(-1)
-        self._dropTaskUser(track.taskId, track.userName)
+        self._dropTaskUser(track.taskId, track.userName, track.runId)
+        self._dropRunUser(track.runId, track.userName)
 
     def releaseNumbers(self):
         """Give back this connection's unused reserved track numbers (call
@@ -422,7 +458,8 @@ class TrackingStorage(Persistent):
     def reindexTracks(self, progress=None):
         """See ITrackingStorage; progress(done, total), when given, is
         called every ``check.PROGRESS_STEP`` tracks and once at the end."""
-        tables = self.indexes, self._userTracks, self.taskUsers
+        tables = (self.indexes, self._userTracks, self._taskRuns,
+                  self.taskUsers, self.runUsers)
         indexes = OOBTree()
         for attr in self.indexes.keys():
             if attr not in TABLE_ATTRIBUTES:
@@ -430,6 +467,8 @@ class TrackingStorage(Persistent):
         self.indexes = indexes
         self._userTracks = trackkeys.KeyTable()
         self.taskUsers = OOBTree()
+        self._taskRuns = trackkeys.TaskRunTable()
+        self.runUsers = LOBTree()
         total = self._count()
         count = 0
         for num, track in self._tracks.items():
@@ -437,7 +476,8 @@ class TrackingStorage(Persistent):
                 self._indexTrack(num, track)
             except (TypeError, ValueError, OverflowError) as exc:
                 # The old tables come back: a failed reindex changes none.
-                self.indexes, self._userTracks, self.taskUsers = tables
+                (self.indexes, self._userTracks, self._taskRuns,
+                 self.taskUsers, self.runUsers) = tables
                 raise ValueError(
                     f'track {num} cannot be indexed ({exc}); update it with '
                     f'values in range or remove it, then reindex') from None
@@ -468,11 +508,23 @@ class TrackingStorage(Persistent):
         self._indexFields(num, self._indexEntries(track)
                           if values is None else values, old)
         self._userTracks.insert(trackkeys.trackKey(num, track))
+        userName = track.userName
         users = self.taskUsers.get(track.taskId)
         if users is None:
-            users = self.taskUsers[track.taskId] = OOTreeSet()
-        if track.userName not in users:
-            users.insert(track.userName)
+            users = self.taskUsers[track.taskId] = UserNames()
+        if userName not in users:
+            users.insert(userName)
+        taskRuns = self._taskRuns
+        if taskRuns is not None:
+            taskRuns.insert(trackkeys.taskKey(track.taskId, userName,
+                                              track.runId))
+        runUsers = self.runUsers
+        if runUsers is not None:
+            users = runUsers.get(track.runId)
+            if users is None:
+                users = runUsers[track.runId] = UserNames()
+            if userName not in users:
+                users.insert(userName)
 
     def _indexFields(self, num, values, old=None):
         indexes = self.indexes
@@ -488,7 +540,15 @@ class TrackingStorage(Persistent):
         does not declare (the trackFactory changed after it was saved) the
         metadata attribute or, as for any other index attribute, the value
         in its data."""
-        if data is None:
+        if type(track) is Track:
+            # The plain track indexes its metadata: no dicts to build and
+            # copy (a third of a save's own bookkeeping).
+            values = {'taskId': track.taskId, 'runId': track.runId,
+                      'userName': track.userName,
+                      'timeStamp': track.timeStamp}
+            if data is None:
+                data = track.data
+        elif data is None:
             values, data = dict(track.indexdata), track.data
         else:
             values = dict(track.indexdataFor(data))
@@ -506,7 +566,14 @@ class TrackingStorage(Persistent):
             if index is not None:
                 index.checkValue(value)
 
-    def _dropTaskUser(self, taskId, userName):
+    def _dropTaskUser(self, taskId, userName, runId):
+        taskRuns = self._taskRuns
+        if taskRuns is not None and trackkeys.lastWith(
+                self._userTracks, trackkeys.prefix(
+                    userName, runId, taskId)) is None:
+            key = trackkeys.taskKey(taskId, userName, runId)
+            if key in taskRuns:
+                taskRuns.remove(key)
         if query.taskUserPairs(self, taskId, userName, first=True):
             return
         users = self.taskUsers.get(taskId)
@@ -514,6 +581,24 @@ class TrackingStorage(Persistent):
             users.remove(userName)
             if not users:
                 del self.taskUsers[taskId]
+
+    def _dropRunUser(self, runId, userName):
+        runUsers = self.runUsers
+        if runUsers is None or trackkeys.lastWith(
+                self._userTracks, trackkeys.prefix(userName, runId)):
+            return
+        users = runUsers.get(runId)
+        if users is not None and userName in users:
+            users.remove(userName)
+            if not users:
+                del runUsers[runId]
+
+    def _adopt(self, track):
+        """Give a new track its oid now: it goes into the user-track
+        table's key."""
+        jar = self._p_jar
+        if jar is not None:
+            jar.add(track)
 
     def _moveRunEnd(self, runId, timeStamp):
         run = self.runs.get(runId)

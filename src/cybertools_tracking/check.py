@@ -119,6 +119,7 @@ def _compare(storage, derived, problems, count, total):
         problems.extend(found or ())
     _checkUserTracks(storage, derived, problems)
     _checkTaskUsers(storage, derived, problems)
+    _checkRunUsers(storage, derived, problems)
 
 
 class _Derived:
@@ -129,6 +130,8 @@ class _Derived:
         self.indexed = {attr: {} for attr in indexes}
         self.keys = {}              # stem -> (number, oid)
         self.taskUsers = {}
+        self.runUsers = {}
+        self.taskRuns = set()
         self.runEnds = {}
         # Numbers of the tracks whose entries nobody can tell: whatever the
         # tables hold for them passes.
@@ -172,6 +175,8 @@ def _walkTracks(storage, derived, problems, progress, total):
 
 def _deriveTrack(storage, num, track, derived, problems):
     derived.taskUsers.setdefault(track.taskId, set()).add(track.userName)
+    derived.runUsers.setdefault(track.runId, set()).add(track.userName)
+    derived.taskRuns.add((track.taskId, track.userName, track.runId))
     if track.__name__ != storage.idFromNum(num):
         problems.append(f'track {num} is named {track.__name__!r}')
     if track.__parent__ is not storage:
@@ -235,13 +240,38 @@ def _checkUserTracks(storage, derived, problems):
 def _checkTaskUsers(storage, derived, problems):
     stored = _safe(problems, 'the task-user table', lambda: {
         task: set(users) for task, users in storage.taskUsers.items()})
-    if stored is None or stored == derived.taskUsers:
+    if stored is not None:
+        for task in sorted(set(stored) | set(derived.taskUsers)):
+            have = stored.get(task, set())
+            want = derived.taskUsers.get(task, set())
+            if have != want:
+                problems.append(f'task-user table for {task!r} holds '
+                                f'{sorted(have)}, tracks say {sorted(want)}')
+    if storage._taskRuns is None:
+        return          # an older generation's
+    triples = _safe(problems, 'the task-run table', lambda: {
+        trackkeys.splitTaskKey(key) for key in storage._taskRuns})
+    if triples is None:
         return
-    for task in sorted(set(stored) | set(derived.taskUsers)):
-        have = stored.get(task, set())
-        want = derived.taskUsers.get(task, set())
+    for taskId, userName, runId in sorted(triples ^ derived.taskRuns):
+        what = 'holds' if (taskId, userName, runId) in triples \
+            else 'misses'
+        problems.append(f'task-run table {what} run {runId} of '
+                        f'{taskId!r} for {userName!r}')
+
+
+def _checkRunUsers(storage, derived, problems):
+    if storage.runUsers is None:
+        return          # an older generation: its runId index is checked
+    stored = _safe(problems, 'the run-user table', lambda: {
+        runId: set(users) for runId, users in storage.runUsers.items()})
+    if stored is None or stored == derived.runUsers:
+        return
+    for runId in sorted(set(stored) | set(derived.runUsers)):
+        have = stored.get(runId, set())
+        want = derived.runUsers.get(runId, set())
         if have != want:
-            problems.append(f'task-user table for {task!r} holds '
+            problems.append(f'run-user table for run {runId} holds '
                             f'{sorted(have)}, tracks say {sorted(want)}')
 
 

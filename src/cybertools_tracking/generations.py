@@ -15,11 +15,15 @@ refused when it is loaded (``SchemaError``), never half-read.
 
 A step takes the state dict of one generation and returns the state dict
 of the next; each has a test that opens a file of the older generation.
+Where a generation changes objects other than the storage (the classes of
+its tables' buckets), reading needs no step (the code reads both layouts)
+and a store step rewrites those objects when the storage is evolved
+(``STORE_STEPS``).
 """
 
 from ZODB.POSException import POSError
 
-GENERATION = 1
+GENERATION = 2
 GENERATION_ATTRIBUTE = '_generation'
 
 
@@ -38,7 +42,28 @@ def _evolve1(state):
     return state
 
 
-STEPS = {1: _evolve1}
+def _evolve2(state):
+    """Generation 2: the track tree, the user-track table, the field
+    indexes and the task-user sets keep their buckets packed (see
+    ``buckets``), and a run-user table (``runUsers``: run id -> user
+    names) replaces the runId index. The code reads plain buckets too, and
+    queries a storage without a run-user table through its runId index,
+    so an older file is read as it is."""
+    return dict(state)
+
+
+STEPS = {1: _evolve1, 2: _evolve2}
+
+
+def _store2(storage):
+    """Rewrite the tables of a generation 1 storage in packed buckets: the
+    track tree copied into a new one, every other table rebuilt from the
+    tracks (which makes the run-user table and drops the runId index)."""
+    storage._tracks = type(storage._tracks)(storage._tracks)
+    storage.reindexTracks()
+
+
+STORE_STEPS = {2: _store2}
 
 
 def generationOf(state):
@@ -69,9 +94,14 @@ def storedGeneration(storage):
 
 def evolve(storage):
     """Mark a storage loaded from an older generation as changed, so the
-    transaction stores it in the current one; return the generation it
-    was stored in."""
+    transaction stores it in the current one, and run the store steps of
+    the generations after it; return the generation it was stored in."""
     stored = storedGeneration(storage)
     if stored < GENERATION:
         storage._p_changed = True
+        for generation in range(stored + 1, GENERATION + 1):
+            step = STORE_STEPS.get(generation)
+            if step is not None:
+                step(storage)
+        storage._v_storedGeneration = GENERATION
     return stored

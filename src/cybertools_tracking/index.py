@@ -17,10 +17,13 @@ import datetime
 import decimal
 
 from BTrees.Length import Length
-from BTrees.LLBTree import LLTreeSet, multiunion
+from BTrees.LLBTree import LLSet, LLTreeSet, multiunion
 from BTrees.LOBTree import LOBTree
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOBucket
 from persistent import Persistent
+
+from cybertools_tracking.buckets import (
+    PackedIntBucket, PackedIntSet, PackedTree)
 
 _missing = object()
 
@@ -31,9 +34,15 @@ _missing = object()
 # numbers to one tree costs the same; a batch that adds a few to each of
 # many sets rewrites each one's last bucket, so those grow less.
 
-class NumberSet(LLTreeSet):
+class NumberBucket(PackedIntSet, LLSet):
+    """A bucket of a NumberSet, saved as one compressed value of the gaps
+    between its numbers (see ``buckets``)."""
+
+
+class NumberSet(PackedTree, LLTreeSet):
     """The track numbers indexed under one value."""
     max_leaf_size = 250
+    _bucket_type = NumberBucket
 
 
 class ReverseMap(LOBTree):
@@ -41,10 +50,17 @@ class ReverseMap(LOBTree):
     max_leaf_size = 120
 
 
-class ValueTree(OOBTree):
+class ValueBucket(PackedIntBucket, OOBucket):
+    """A bucket of a ValueTree: int values each held by one track (time
+    stamps) are saved as one compressed value (see ``buckets``); others,
+    which map to NumberSets, as BTrees saves them."""
+
+
+class ValueTree(PackedTree, OOBTree):
     """Indexed value -> its track number(s). New time stamps arrive at the
     end; a range query reads a bucket per 60 to 120 values, not 15 to 30."""
     max_leaf_size = 120
+    _bucket_type = ValueBucket
 
 
 # Indexes whose values are mostly unique: most time stamps (whole seconds)

@@ -14,7 +14,7 @@ from cybertools_tracking import trackkeys
 from cybertools_tracking.results import TrackList
 from cybertools_tracking.timestamps import toTimeStamp
 from cybertools_tracking.validation import (
-    checkCount, checkName, checkRunId)
+    checkCount, checkName, checkRunId, isInt)
 
 TIME_CRITERIA = ('timeFrom', 'timeTo', 'timeFromTo')
 RESULT_OPTIONS = ('limit', 'reverse')
@@ -61,8 +61,10 @@ def select(storage, criteria, oids=None):
         if name in TIME_CRITERIA or value is None \
                 or (pair and name in ('taskId', 'userName')):
             continue
-        if name in trackkeys.TABLE_ATTRIBUTES:
+        if name == 'userName':
             sets.append(userNums(storage, value, oids))
+        elif name == 'runId' and name not in storage.indexes:
+            sets.append(runNums(storage, value, oids))
         else:
             sets.append(lookup(storage.indexes[name], value))
     bounds = timeRange(criteria)
@@ -104,6 +106,28 @@ def userNums(storage, value, oids=None):
     return LLTreeSet([num for num, oid in pairs])
 
 
+def runNums(storage, value, oids=None):
+    """The sorted numbers of the tracks of a run id (a list or tuple of
+    ids: any of them), from the users of the run and their ranges of the
+    user-track table; oids as for ``select``."""
+    if isinstance(value, MULTIPLE):
+        return multiunion([runNums(storage, v, oids) for v in value])
+    if not isInt(value):
+        raise TypeError(f"query on 'runId': {value!r} "
+                        f'({type(value).__name__}) cannot be compared '
+                        f'with the indexed values (int)')
+    table, pairs = storage._userTracks, []
+    runUsers = storage.runUsers
+    users = runUsers.get(value) \
+        if runUsers is not None and 0 < value < 2 ** 63 else None
+    for userName in users or ():
+        pairs.extend(trackkeys.pairsOf(
+            table, trackkeys.prefix(userName, value)))
+    if oids is not None:
+        oids.update(pairs)
+    return LLTreeSet([num for num, oid in pairs])
+
+
 def taskUserPair(storage, criteria):
     """(taskId, userName) when the criteria name one of each, plainly (no
     list, no prefix), as the track's own attributes; else None."""
@@ -119,10 +143,16 @@ def taskUserPair(storage, criteria):
 
 def taskUserPairs(storage, taskId, userName, first=False):
     """(number, oid) of the user's tracks for the task (unsorted), from one
-    range of the user-track table per run of the user; with first, stop at
-    the first run that has any."""
+    range of the user-track table per run of the user that has tracks of
+    the task (the task-run table names them; in a storage of an older
+    generation, every run of the user); with first, stop at the first run
+    that has any."""
     table, pairs = storage._userTracks, []
-    for runId in trackkeys.runsOf(table, userName):
+    if storage._taskRuns is not None:
+        runs = trackkeys.runsOfTaskUser(storage._taskRuns, taskId, userName)
+    else:
+        runs = trackkeys.runsOf(table, userName)
+    for runId in runs:
         pairs.extend(trackkeys.pairsOf(
             table, trackkeys.prefix(userName, runId, taskId)))
         if first and pairs:

@@ -33,14 +33,19 @@ number sorts before it, so the oid never changes the order; 0 stands for
 a track that had none yet (saved into a storage outside a database).
 """
 
-from BTrees.OOBTree import OOTreeSet
+from BTrees.OOBTree import OOSet, OOTreeSet
 from ZODB.utils import u64
+
+from cybertools_tracking.buckets import PackedStrSet, PackedTree
 
 # The track attributes queried through this table rather than a field
 # index: every key starts with the userName, so an index beside it would
 # rewrite the last bucket of one number set per user in every commit (with
-# users spread over a batch, most of them) for what the table knows.
-TABLE_ATTRIBUTES = ('userName',)
+# users spread over a batch, most of them) for what the table knows. The
+# same holds for a run: the storage keeps the users of each run (written
+# only when a user first saves into the run), and the table has each
+# user's tracks of the run in one range.
+TABLE_ATTRIBUTES = ('userName', 'runId')
 
 SEP = '\x00\x01'
 _ESC = '\x00\x02'
@@ -205,7 +210,38 @@ def split(key):
             int(numbers[:16], 16) - _OFFSET, _readVar(numbers, 16)[0])
 
 
-class KeyTable(OOTreeSet):
+# The task-run table: a key per (userName, taskId, runId) that has
+# tracks, in another sorted set of str. It tells a one-task-one-user query
+# which runs of the user have tracks of the task, so such a query reads
+# one range of the user-track table per run that has some, not one per
+# run of the user. A key is new when a user first saves a task in a run;
+# the user's keys sit together, so a batch of a user's saves adds its new
+# keys to one or two buckets.
+
+def taskKey(taskId, userName, runId):
+    """The task-run table key of a user's tracks of a task in a run."""
+    return f'{_name(userName)}{SEP}{_name(taskId)}{SEP}{_var(runId)}'
+
+
+def splitTaskKey(key):
+    """(taskId, userName, runId) of a task-run table key."""
+    userName, taskId, runId = key.split(SEP)
+    return (taskId.replace(_ESC, '\x00'), userName.replace(_ESC, '\x00'),
+            _readVar(runId, 0)[0])
+
+
+def runsOfTaskUser(table, taskId, userName):
+    """The run ids in which the user has tracks of the task, ascending."""
+    start = f'{_name(userName)}{SEP}{_name(taskId)}{SEP}'
+    return [_readVar(key, len(start))[0] for key in keysWith(table, start)]
+
+
+class KeyBucket(PackedStrSet, OOSet):
+    """A bucket of the table: its keys are saved as one compressed value
+    (see ``buckets``); a batch of scattered users rewrites hundreds."""
+
+
+class KeyTable(PackedTree, OOTreeSet):
     """The sorted set of keys.
 
     Writers insert at the end of a (user, run, task) range; a bucket split
@@ -214,3 +250,10 @@ class KeyTable(OOTreeSet):
     times less often.
     """
     max_leaf_size = 120
+    _bucket_type = KeyBucket
+
+
+class TaskRunTable(KeyTable):
+    """The task-run table. Its keys are short: a bucket holds twice as
+    many (a user's keys of many runs and tasks)."""
+    max_leaf_size = 250
