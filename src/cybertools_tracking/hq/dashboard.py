@@ -362,7 +362,21 @@ def _filterForm(name, versions, filters):
             f'<button type="submit">Show</button></form>')
 
 
-def _plotForm(request, name, numeric):
+def _keepFilters(filters):
+    """Hidden fields carrying the page's filters through a POST, so the
+    page comes back as it was."""
+    return ''.join(f'<input type="hidden" name="{k}" value="{escape(v)}">'
+                   for k, v in filters.query().items() if v)
+
+
+def _back(request, name):
+    """The application page with the filters a form carried (only the
+    filters' names, onto this site's path)."""
+    return _href('/application', name=name, **{
+        k: request.POST.get(k) for k in ('version', 'from', 'to', 'users')})
+
+
+def _plotForm(request, name, numeric, filters):
     if not numeric:
         return ''
     boxes = ''.join(
@@ -371,6 +385,7 @@ def _plotForm(request, name, numeric):
     return (f'<form class="plot" method="post" action="/application/plots">'
             f'{_csrf(request)}'
             f'<input type="hidden" name="name" value="{escape(name)}">'
+            f'{_keepFilters(filters)}'
             f'<strong>New plot:</strong> {boxes}'
             f'<label>Plot name <input name="plot" required '
             f'maxlength="{groupdata.MAX_TEXT}"></label>'
@@ -434,7 +449,7 @@ def applicationView(request, user, group):
                   f'action="/application/plots/delete">{_csrf(request)}'
                   f'<input type="hidden" name="name" value="{escape(name)}">'
                   f'<input type="hidden" name="plot" '
-                  f'value="{escape(plotName)}">'
+                  f'value="{escape(plotName)}">{_keepFilters(filters)}'
                   f'<button type="submit">Delete plot</button></form>')
         plotPanels.append(_panel(
             f'Plot: {plotName}',
@@ -446,7 +461,7 @@ def applicationView(request, user, group):
             f'<a href="{escape(_href("/application", name=name, **filters.query()))}">'
             f'Link to this view</a></p>'
             + _filterForm(name, versions, filters)
-            + ''.join(plotPanels) + _plotForm(request, name, numeric)
+            + ''.join(plotPanels) + _plotForm(request, name, numeric, filters)
             + ''.join(panels))
     return _page(request, name, body, who=who)
 
@@ -463,7 +478,7 @@ def savePlotView(request, user, group):
                       (user, group))
     except ValueError as exc:
         return _error(request, 400, str(exc), (user, group))
-    return HTTPSeeOther(location=_href('/application', name=name))
+    return HTTPSeeOther(location=_back(request, name))
 
 
 @loggedIn
@@ -474,7 +489,7 @@ def deletePlotView(request, user, group):
                              request.POST.get('plot', ''))
     except KeyError:
         return _error(request, 404, 'No such plot.', (user, group))
-    return HTTPSeeOther(location=_href('/application', name=name))
+    return HTTPSeeOther(location=_back(request, name))
 
 
 @loggedIn
