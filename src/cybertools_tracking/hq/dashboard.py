@@ -301,9 +301,9 @@ def numberCharts(data, filters, latest, aliases):
     return [
         kind(f'{name}: added across users each day', daily,
              durations=durations),
+        # Counts of users; the bins' labels carry the time units.
         ColumnChart(f'{name}: spread across users',
-                    histogram(values, bins=10, durations=durations),
-                    durations=durations),
+                    histogram(values, bins=10, durations=durations)),
         BarChart(f'{name}: top users', best, durations=durations,
                  note=f'{left:,} more users' if left else ''),
     ]
