@@ -311,3 +311,23 @@ def test_the_session_secret_is_kept_and_reused(tmp_path):
     assert second.registry.settings['hq.secret'] == secret
     assert len(secret) == 64
     second.close()
+
+
+def test_a_wide_span_of_days_stays_a_few_hundred_columns(hqapp):
+    """A client whose clock said 1970 once: the page sums runs of days
+    instead of drawing 20,000 of them, and the values still add up."""
+    _, up = hqapp.addKey('acme')
+    old = DAY1 - 20_000 * 86400
+    hqapp.post(body(up, user='ann', data={'clicks': stat(9)},
+                    tracks={'clicks': [track(1, 4, old),
+                                       track(2, 9, DAY1)]}))
+    write(hqapp, accounts.addUser, 'acme', 'ann', 'pw')
+    login(hqapp.app, 'ann', 'pw')
+    got = charts(page(hqapp.app, **{'from': '0001-01-01',
+                                    'to': '9999-12-31'}))
+    title = [t for t in got if t.startswith('clicks: added across users')]
+    assert title == ['clicks: added across users each 51 days']
+    daily = got[title[0]]
+    assert len(daily) <= dashboard.MAX_POINTS
+    assert sum(v for _, v in daily) == 9
+    assert daily[0] == (model.day(old), 4)

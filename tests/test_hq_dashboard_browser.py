@@ -154,8 +154,8 @@ def test_log_in_read_the_charts_and_filter(browser, served, tmp_path):
     hostileStaysText(page)
 
     # A saved plot of two statistics, as the original drew them.
-    page.check(f'form.plot input[value="saves"]')
-    page.check(f'form.plot input[value="time in app"]')
+    page.check('form.plot input[value="saves"]')
+    page.check('form.plot input[value="time in app"]')
     page.fill('form.plot input[name=plot]', NASTY_STATE)
     with page.expect_navigation():
         page.click('form.plot button')

@@ -44,6 +44,8 @@ SESSION_TIMEOUT_S = 8 * 3600
 # Beyond this many days columns are too thin to read: a line, and states
 # summed by week.
 COLUMN_DAYS = 62
+# A daily line beyond this many days sums runs of days instead.
+MAX_POINTS = 400
 TOP_USERS = 10
 STATES_SHOWN = 20
 WHO = {'all': 'all users', 'aliased': 'aliased users only',
@@ -271,35 +273,54 @@ def _days(first, last):
             for i in range(count)]
 
 
-def _span(series, filters):
-    """Every day the series' chart covers: the filter's bounds where
-    given, else the first and last day with data."""
-    if not series and not (filters.start and filters.end):
+def _span(series):
+    """Every day from the series' first to its last (the filters already
+    bounded the series; empty days at the edges are not drawn, so a wide
+    date range costs nothing)."""
+    if not series:
         return []
-    first = filters.start or series[0]['day']
-    last = filters.end or series[-1]['day']
-    return _days(first, last)
+    return _days(series[0]['day'], series[-1]['day'])
+
+
+def _grouped(days, series, limit, unit):
+    """days and series [(name, values)] summed over runs of consecutive
+    days so that at most about limit columns remain (a clock set to 1970
+    on one machine must not make a page of 20,000 columns); and what one
+    column is ('day', 'week' or 'N days')."""
+    if len(days) <= limit:
+        return days, series, 'day'
+    size = 7 if unit == 'week' and len(days) <= 7 * limit \
+        else math.ceil(len(days) / limit)
+    starts = range(0, len(days), size)
+    return ([days[i] for i in starts],
+            [(name, [sum(values[i:i + size]) for i in starts])
+             for name, values in series],
+            'week' if size == 7 else f'{size} days')
 
 
 def _finite(value):
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def numberCharts(data, filters, latest, aliases):
+def numberCharts(data, latest, aliases):
     """The charts of a Statistic, Timer or Sequence: the total added
     across users each day, the spread of the users' values and the top
     users."""
     name, durations = data['name'], data['type'] == 'Timer'
-    byDay = {d['day']: d['value'] for d in data['series']}
-    daily = [(d, byDay.get(d, 0)) for d in _span(data['series'], filters)]
-    daily = [(d, v) for d, v in daily if _finite(v)]
+    byDay = {d['day']: d['value'] for d in data['series']
+             if _finite(d['value'])}
+    days, ((_, totals),), unit = _grouped(
+        _span(data['series']),
+        [('', [byDay.get(d, 0) for d in _span(data['series'])])],
+        MAX_POINTS, 'days')
+    daily = list(zip(days, totals))
     kind = ColumnChart if len(daily) <= COLUMN_DAYS else LineChart
     values = [v for v in latest.values() if _finite(v)]
     best, left = top(((aliases.get(user, user), value)
                       for user, value in latest.items() if _finite(value)),
                      TOP_USERS)
     return [
-        kind(f'{name}: added across users each day', daily,
+        kind(f'{name}: added across users each {unit}', daily,
              durations=durations),
         # Counts of users; the bins' labels carry the time units.
         ColumnChart(f'{name}: spread across users',
@@ -309,7 +330,7 @@ def numberCharts(data, filters, latest, aliases):
     ]
 
 
-def stateCharts(data, filters, latest, filtered):
+def stateCharts(data, latest, filtered):
     """The charts of a State: users per state (by each user's latest
     state) and the users entering each state per day (per week beyond
     COLUMN_DAYS days)."""
@@ -322,17 +343,12 @@ def stateCharts(data, filters, latest, filtered):
         counts = data['states']
     ranked = sorted(counts.items(), key=lambda p: (-p[1], p[0]))
     shown, rest = ranked[:STATES_SHOWN], ranked[STATES_SHOWN:]
-    days = _span(data['series'], filters)
+    days = _span(data['series'])
     byDay = {d['day']: d['value'] for d in data['series']}
     states = list(dict.fromkeys(s for d in data['series'] for s in d['value']))
     series = [(s, [byDay.get(d, {}).get(s, 0) for d in days])
               for s in states]
-    unit = 'day'
-    if len(days) > COLUMN_DAYS:
-        unit = 'week'
-        starts = range(0, len(days), 7)
-        series = [(s, [sum(v[i:i + 7]) for i in starts]) for s, v in series]
-        days = [days[i] for i in starts]
+    days, series, unit = _grouped(days, series, COLUMN_DAYS, 'week')
     folded = foldSeries(series, limit=len(PALETTE))
     return [
         BarChart(f'{name}: users per state', shown,
@@ -424,10 +440,10 @@ def applicationView(request, user, group):
             u: v for u, v in data['latest'].items() if keeps(u)}
         latestOf[info['name']] = (data['type'], latest)
         if data['type'] == 'State':
-            charts = stateCharts(data, filters, latest, keeps is not None)
+            charts = stateCharts(data, latest, keeps is not None)
             figure = f'{len(latest):,} users'
         else:
-            charts = numberCharts(data, filters, latest, aliases)
+            charts = numberCharts(data, latest, aliases)
             total = sum(v for v in latest.values() if _finite(v))
             figure = (f'{len(latest):,} users, total '
                       f'{formatterFor(data["type"])(total)}')
