@@ -472,10 +472,10 @@ def applicationView(request, user, group):
             [BarChart(plotName, bars, durations=kinds == {'Timer'})],
             f'<p class="what">total over the users shown; {delete}</p>'))
     numeric = [t['name'] for t in trackables if t['type'] != 'State']
+    link = _href('/application', name=name, **filters.query())
     body = (f'<h1>{escape(name)}</h1>'
             f'<p class="meta">Showing {escape(filters.describe())}. '
-            f'<a href="{escape(_href("/application", name=name, **filters.query()))}">'
-            f'Link to this view</a></p>'
+            f'<a href="{escape(link)}">Link to this view</a></p>'
             + _filterForm(name, versions, filters)
             + ''.join(plotPanels) + _plotForm(request, name, numeric, filters)
             + ''.join(panels))
