@@ -331,3 +331,60 @@ def test_a_wide_span_of_days_stays_a_few_hundred_columns(hqapp):
     assert len(daily) <= dashboard.MAX_POINTS
     assert sum(v for _, v in daily) == 9
     assert daily[0] == (model.day(old), 4)
+
+
+def test_a_tampered_or_foreign_session_cookie_is_not_a_login(session,
+                                                             tmp_path):
+    cookie = session.cookies['hq_session']
+    session.set_cookie('hq_session', cookie[:-4] + ('AAAA' if not
+                       cookie.endswith('AAAA') else 'BBBB'))
+    session.get('/', status=303)
+    # A cookie signed with another HQ's secret does not log in here.
+    from hq_fixtures import HQApp
+    other = HQApp(tmp_path / 'other.fs')
+    try:
+        write(other, accounts.addUser, 'acme', 'ann-admin', 'right horse')
+        login(other.app, 'ann-admin', 'right horse')
+        other.app.get('/')
+        session.set_cookie('hq_session', other.app.cookies['hq_session'])
+        session.get('/', status=303)
+    finally:
+        other.close()
+
+
+def test_the_secret_can_come_from_the_settings(tmp_path):
+    """Two HQs given one hq.secret accept each other's cookies (their
+    databases' own secrets differ)."""
+    import webtest
+    from cybertools_tracking.hq import makeApp
+    from cybertools_tracking.pyramid import closeDatabase
+    apps = [makeApp({'tracking.uri': str(tmp_path / f'hq{n}.fs'),
+                     'hq.secret': 'from the ini file'}) for n in (1, 2)]
+    try:
+        clients = [webtest.TestApp(wsgi) for wsgi in apps]
+        for wsgi in apps:
+            tm = transaction.TransactionManager()
+            conn = wsgi.registry.tracking_db.open(transaction_manager=tm)
+            with tm:
+                accounts.addUser(model.hqRoot(conn), 'acme', 'ann', 'pw')
+            conn.close()
+        login(clients[0], 'ann', 'pw')
+        clients[1].set_cookie('hq_session', clients[0].cookies['hq_session'])
+        assert 'Applications of acme' in clients[1].get('/').text
+    finally:
+        for wsgi in apps:
+            closeDatabase(wsgi.registry)
+
+
+def test_aliases_and_plots_belong_to_one_group(session, uploaded):
+    token = session.get('/aliases').forms[1]['csrf_token'].value
+    session.post('/aliases', {'user': 'bob', 'alias': 'Bob',
+                              'csrf_token': token}, status=303)
+    session.reset()
+    login(session, 'olga', 'battery staple')
+    assert 'Bob' not in session.get('/aliases').text
+    # olga's group has no uploads: nothing to name there.
+    token = session.get('/aliases').forms[1]['csrf_token'].value
+    session.post('/aliases', {'user': 'bob', 'alias': 'Robert',
+                              'csrf_token': token}, status=404)
+    assert uploaded.read(groupdata.aliases, 'acme') == {'bob': 'Bob'}
