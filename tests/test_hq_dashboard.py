@@ -388,3 +388,19 @@ def test_aliases_and_plots_belong_to_one_group(session, uploaded):
     session.post('/aliases', {'user': 'bob', 'alias': 'Robert',
                               'csrf_token': token}, status=404)
     assert uploaded.read(groupdata.aliases, 'acme') == {'bob': 'Bob'}
+
+
+def test_a_sequence_is_charted_as_a_number(hqapp):
+    _, up = hqapp.addKey('acme')
+    for user, done in (('ann', 3), ('bob', 1)):
+        hqapp.post(body(up, user=user, data={
+            'tutorial': {'type': 'Sequence', 'description': 'steps',
+                         'data': done}},
+            tracks={'tutorial': [track(1, done, DAY2)]}))
+    write(hqapp, accounts.addUser, 'acme', 'ann', 'pw')
+    login(hqapp.app, 'ann', 'pw')
+    got = charts(page(hqapp.app))
+    assert got['tutorial: added across users each day'] == [
+        ('2025-12-02', 4)]
+    assert got['tutorial: top users'] == [('ann', 3), ('bob', 1)]
+    assert sum(v for _, v in got['tutorial: spread across users']) == 2
