@@ -44,6 +44,12 @@ class BrowserPage:
     blocked: list = field(default_factory=list)
 
 
+# Test modules import these fixtures, so pytest keeps a session fixture
+# per module; playwright's sync API allows one driver per process, so
+# they share one browser, closed when the last of them is done.
+_shared = {}
+
+
 @pytest.fixture(scope='session')
 def chromium():
     if not os.path.exists(CHROMIUM):
@@ -52,11 +58,18 @@ def chromium():
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("playwright is missing: pip install '.[test]'")
-    with sync_playwright() as driver:
+    if not _shared:
+        driver = sync_playwright().start()
         browser = driver.chromium.launch(executable_path=CHROMIUM,
                                          args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+        _shared.update(driver=driver, browser=browser, users=0)
+    _shared['users'] += 1
+    yield _shared['browser']
+    _shared['users'] -= 1
+    if not _shared['users']:
+        _shared['browser'].close()
+        _shared['driver'].stop()
+        _shared.clear()
 
 
 @pytest.fixture

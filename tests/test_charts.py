@@ -250,3 +250,19 @@ def test_histogram_of_durations_has_round_times():
                     ('15 minutes\u201330 minutes', 1),
                     ('30 minutes\u201345 minutes', 0),
                     ('45 minutes\u20131 hours', 1)]
+
+
+def test_the_value_axis_makes_room_for_long_time_labels():
+    import re as _re
+    columns = [(str(day), 5400) for day in range(30)]
+    short = ColumnChart('counts', columns).render()
+    long_ = ColumnChart('times', columns, durations=True).render()
+    assert '1 hours 30 minutes' in long_
+
+    def firstColumn(svg):
+        return float(_re.search(r'<rect class="value" x="([\d.]+)"',
+                                svg).group(1))
+    # The widest label, right-aligned 6 px left of the plot, starts
+    # inside the chart; plain numbers keep the narrow margin.
+    assert firstColumn(long_) > len('1 hours 30 minutes') * 6.2
+    assert firstColumn(short) < firstColumn(long_)

@@ -95,6 +95,12 @@ class _Chart:
     def _height(self):
         return self.height
 
+    def _left(self, ticks):
+        # Room for the longest tick label ('1 hours 30 minutes'), never
+        # less than LEFT.
+        longest = max(len(self.format(tick)) for tick in ticks)
+        return max(LEFT, round(longest * CHAR_WIDTH) + 12)
+
     def _valueAxis(self, ticks, scale, left, right):
         """Horizontal grid lines and their labels left of the plot."""
         parts = []
@@ -152,7 +158,7 @@ class ColumnChart(_Chart):
     def _frame(self):
         values = [v for _, v in self.columns]
         ticks = self.ticks(min(0, *values), max(0, *values))
-        left, right = LEFT, self.width - RIGHT
+        left, right = self._left(ticks), self.width - RIGHT
         top, bottom = TOP, self.height - BOTTOM
         scale = _linearScale(ticks[0], ticks[-1], top, bottom)
         band = (right - left) / len(self.columns)
@@ -344,7 +350,7 @@ class StackedChart(_Chart):
         totals = [sum(column) for column in
                   zip(*(values for _, values in self.series))]
         ticks = self.ticks(0, max(totals, default=0))
-        left, right = LEFT, self.width - RIGHT
+        left, right = self._left(ticks), self.width - RIGHT
         top = TOP + legendHeight
         bottom = self._height() - BOTTOM
         scale = _linearScale(ticks[0], ticks[-1], top, bottom)

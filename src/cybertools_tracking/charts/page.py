@@ -31,13 +31,15 @@ svg.chart { max-width: 100%; height: auto; }
 """
 
 
-def htmlPage(title, body, css=PAGE_CSS):
+def htmlPage(title, body, css=PAGE_CSS, csp=CONTENT_SECURITY_POLICY):
     """A whole HTML document: title (text, escaped) and body (markup
-    made by the caller with every piece of data escaped)."""
+    made by the caller with every piece of data escaped); csp: the
+    Content-Security-Policy it declares (a page with forms needs
+    ``form-action 'self'``)."""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" '
-        f'content="{escape(CONTENT_SECURITY_POLICY)}">\n'
+        f'content="{escape(csp)}">\n'
         '<meta name="viewport" content="width=device-width, '
         'initial-scale=1">\n'
         f'<title>{escape(title)}</title>\n<style>\n{css}</style>\n</head>\n'

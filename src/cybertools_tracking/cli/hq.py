@@ -1,15 +1,20 @@
-"""Subcommands of the HQ: hq add-key, list-keys, revoke-key, serve.
+"""Subcommands of the HQ: hq add-key, list-keys, revoke-key, add-user,
+serve.
 
 ``hq add-key --db DB --group NAME [--read]`` prints a new key alone on
 the last line (an upload key, or a read key with --read); the database
 keeps its hash only. ``hq list-keys`` shows key id, kind, group, created
 and last used, never a key. ``hq revoke-key KEYID`` revokes one.
+``hq add-user --db DB --group NAME USER`` makes a dashboard account (the
+password from a prompt, or stdin when it is not a terminal).
 ``hq serve --db DB [--host] [--port]`` serves the HQ with waitress.
 """
 
 import contextlib
 import datetime
+import getpass
 import os
+import sys
 
 import transaction
 
@@ -51,6 +56,19 @@ def register(subparsers):
                         help='the key id list-keys shows')
     revoke.set_defaults(handler=revokeKey)
 
+    user = commands.add_parser(
+        'add-user', help='make a dashboard account (or set its password)',
+        description='Make an account that logs in to the dashboard and '
+                    'sees the group\'s data, or give an existing one a new '
+                    'password and group. The password is asked for (or '
+                    'read from the first line of stdin when it is not a '
+                    'terminal); the database keeps a scrypt hash of it.')
+    _db(user)
+    user.add_argument('--group', required=True,
+                      help="the group whose data the account sees")
+    user.add_argument('user', metavar='USER', help='the user name')
+    user.set_defaults(handler=addUser)
+
     serve = commands.add_parser(
         'serve', help='serve the HQ with waitress',
         description='Serve the HQ: POST /usagestats/upload and the read '
@@ -76,11 +94,11 @@ def _needHQ():
     (Pyramid and its friends), so it is imported when a command needs it,
     and its absence is one line naming the extra."""
     try:
-        from cybertools_tracking.hq import keys, model
+        from cybertools_tracking.hq import accounts, keys, model
     except ImportError as exc:
         raise CommandError(f'the HQ needs the hq extra ({exc}); pip install '
                            f"'cybertools_tracking[hq]'") from None
-    return keys, model
+    return keys, model, accounts
 
 
 @contextlib.contextmanager
@@ -115,6 +133,42 @@ def addKey(args):
     kind = 'read' if args.read else 'upload'
     print(f'{kind} key {keyId} for group {args.group!r} (shown this once):')
     print(key)
+    return 0
+
+
+def _password():
+    """The new password: asked twice on a terminal, else the first line
+    of stdin (for scripts)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        try:
+            first = getpass.getpass('Password: ')
+            again = getpass.getpass('Password again: ')
+        except (EOFError, KeyboardInterrupt):
+            raise CommandError('no password given') from None
+        if first != again:
+            raise CommandError('the two passwords differ')
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ''
+    return line.rstrip('\r\n')
+
+
+def addUser(args):
+    accounts = _needHQ()[2]
+    for value, what in ((args.group, '--group'), (args.user, 'USER')):
+        try:
+            accounts.checkName(value, what)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    password = _password()
+    if not password:
+        raise CommandError('the password must not be empty')
+    if len(password) > accounts.MAX_PASSWORD:
+        raise CommandError(f'the password must be at most '
+                           f'{accounts.MAX_PASSWORD} characters')
+    with _hq(args, write=True) as hq:
+        new = accounts.addUser(hq, args.group, args.user, password)
+    print(f'{"added" if new else "changed"} user {args.user!r} in group '
+          f'{args.group!r}')
     return 0
 
 

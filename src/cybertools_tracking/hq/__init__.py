@@ -44,6 +44,9 @@ How an upload maps onto the storage, and why
   resolve by adding, so concurrent uploads of different users, also in
   two HQ processes on one ZEO server, do not conflict over them.
 
+People log in to the dashboard (``dashboard``: charts of their group's
+applications) with accounts made by ``cybertools-tracking hq add-user``.
+
 Run it with ``cybertools-tracking hq serve --db DB`` (waitress) or
 ``pserve hq.ini`` (the ``main`` entry point below); make keys with
 ``cybertools-tracking hq add-key``.
@@ -52,6 +55,7 @@ Run it with ``cybertools-tracking hq serve --db DB`` (waitress) or
 import transaction
 from pyramid.config import Configurator
 
+from cybertools_tracking.hq import accounts
 from cybertools_tracking.hq.model import hqRoot
 
 # The first uploads of a new application, version, trackable or day insert
@@ -67,8 +71,10 @@ def makeApp(settings):
     settings.setdefault('retry.attempts', DEFAULT_ATTEMPTS)
     config = Configurator(settings=settings)
     config.include('cybertools_tracking.pyramid')
-    ensureHQ(config.registry.tracking_db)
+    secret = ensureHQ(config.registry.tracking_db)
+    config.registry.settings.setdefault('hq.secret', secret)
     config.include('cybertools_tracking.hq.views')
+    config.include('cybertools_tracking.hq.dashboard')
     return config.make_wsgi_app()
 
 
@@ -78,13 +84,18 @@ def main(global_config, **settings):
 
 
 def ensureHQ(db):
-    """Create the HQ's root entry at startup, on a connection of its own."""
+    """Create the HQ's root entry at startup, on a connection of its own;
+    return the secret that signs the dashboard's session cookies (made
+    at the first start, kept in the database)."""
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:
         for attempt in tm.attempts(5):
             with attempt:
-                hqRoot(conn, create=True)
+                hq = hqRoot(conn, create=True)
+                accounts.ensureAccounts(hq)
+                secret = accounts.sessionSecret(hq)
+        return secret
     finally:
         tm.abort()
         conn.close()

@@ -16,9 +16,11 @@ class IReadModel(Interface):
     group = Attribute("str: the group whose data this reads.")
 
     def applications():
-        """Return [{'name': str, 'versions': [str], 'users': int}] of the
-        group's applications, by name; [] when the group has no uploads
-        (or does not exist)."""
+        """Return [{'name': str, 'versions': [str], 'users': int,
+        'lastUpload': int or None}] of the group's applications, by name
+        (lastUpload: epoch seconds of the latest upload, to the minute;
+        None for data stored before the HQ kept it); [] when the group
+        has no uploads (or does not exist)."""
 
     def trackables(application):
         """Return [{'name', 'type', 'description', 'users': int}] of the

@@ -13,6 +13,7 @@ HQ adds no persistent class of its own to the file format::
           'numbers'      user -> LLTreeSet of the client track Numbers stored
           'versions'     OOTreeSet of versions seen
           'userCount'    Length
+          'lastUpload'   epoch seconds of the last upload (to the minute)
           'done'         (user, Idempotency-Key) -> the reply (JSON)
           'trackables'   name -> PersistentMapping(type, description)
           'latest'       name -> OOBTree user -> (value, version, time, number)
@@ -58,6 +59,7 @@ from cybertools_tracking.hq.validate import Entry
 from cybertools_tracking.protocol import NUMBER, RUN
 
 HQ_KEY = 'cybertools_tracking.hq'
+LAST_UPLOAD_RESOLUTION_S = 60
 
 
 # the layout
@@ -175,6 +177,10 @@ def record(hq, group, upload, idempotencyKey=None, now=None):
                        create=True)
     if upload.version not in app['versions']:
         app['versions'].add(upload.version)
+    # Written at most once a minute: every user's upload would otherwise
+    # write this one key, and concurrent writes of a key conflict.
+    if now - app.get('lastUpload', 0) >= LAST_UPLOAD_RESOLUTION_S:
+        app['lastUpload'] = now
     storage = app['users'].get(upload.user)
     if storage is None:
         storage = app['users'][upload.user] = TrackingStorage()
@@ -259,12 +265,14 @@ def _aggregate(app, upload, item, entries):
 # reading
 
 def applications(hq, group):
-    """[{'name', 'versions': [...], 'users': n}] of the group, by name."""
+    """[{'name', 'versions': [...], 'users': n, 'lastUpload': epoch
+    seconds or None}] of the group, by name."""
     g = hq['groups'].get(group) if hq is not None else None
     if g is None:
         return []
     return [{'name': name, 'versions': list(app['versions']),
-             'users': app['userCount']()}
+             'users': app['userCount'](),
+             'lastUpload': app.get('lastUpload')}
             for name, app in g['apps'].items()]
 
 
