@@ -281,20 +281,36 @@ def _recordUploaded(storage, runId, tables, watermark):
                            timeStamp)
 
 
-def _commit(tm):
-    """Commit with Ctrl-C held back until the commit is whole: SIGINT
-    inside FileStorage's commit makes it close the storage and log a
-    traceback. The interrupt comes as soon as the commit is done, and
-    the import then removes its file as for any other interrupt."""
-    if not hasattr(signal, 'pthread_sigmask') or \
-            threading.current_thread() is not threading.main_thread():
-        tm.commit()     # no signal masks here, or no Ctrl-C to hold
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+class _InterruptsBetweenCommits:
+    """Ctrl-C held back while the import writes, let through between
+    commits. SIGINT inside a FileStorage commit (the import's own, or a
+    track-number reservation made inside a save) makes FileStorage close
+    the file and log a traceback; held, it arrives as soon as the commit
+    is whole, and the import removes its file as for any interrupt.
+    Where signals cannot be masked (no pthread_sigmask, or not the main
+    thread) it holds nothing."""
+
+    def __init__(self):
+        self.held = hasattr(signal, 'pthread_sigmask') and \
+            threading.current_thread() is threading.main_thread()
+        self.previous = None
+
+    def __enter__(self):
+        if self.held:
+            self.previous = signal.pthread_sigmask(signal.SIG_BLOCK,
+                                                   {signal.SIGINT})
+        return self
+
+    def commit(self, tm):
         tm.commit()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if self.held:
+            # A pending Ctrl-C is delivered here, between two commits.
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc):
+        if self.held:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.previous)
 
 
 def _save(storage, name, runId, uuid, data, timeStamp, row):
@@ -358,34 +374,9 @@ def importAnonymousUsage(path, into=None, progress=None):
         tm = transaction.TransactionManager()
         conn = db.open(transaction_manager=tm)
         try:
-            storage = getStorage(conn)
-            runId = storage.startRun(None)
-            pending = 0
-            for name, (type, description, _) in tables.items():
-                registry.write(storage, name, registry.makeEntry(
-                    type, description, None, MAX_ROWS_PER_TABLE))
-            # Source by source, so every master row has a lower number
-            # than every row of the part file.
-            watermark = 0
-            for index in range(len(sources)):
-                for name, (_, _, rowsBySource) in tables.items():
-                    for number, (uuid, data, timeStamp) in enumerate(
-                            rowsBySource[index], 1):
-                        trackId = _save(storage, name, runId, uuid, data,
-                                        timeStamp, (sources[index], number))
-                        uuids.add(uuid)
-                        tracks += 1
-                        pending += 1
-                        if pending >= COMMIT_EVERY:
-                            _commit(tm)
-                            pending = 0
-                        if progress is not None and not tracks % 1000:
-                            progress(tracks, total)
-                        if index == 0:
-                            watermark = int(trackId)
-            _recordUploaded(storage, runId, tables, watermark)
-            storage.stopRun(None, runId)
-            _commit(tm)
+            with _InterruptsBetweenCommits() as interrupts:
+                tracks = _write(tm, getStorage(conn), sources, tables,
+                                interrupts, uuids, progress, total)
         finally:
             tm.abort()
             conn.close()
@@ -398,3 +389,37 @@ def importAnonymousUsage(path, into=None, progress=None):
         progress(tracks, total)
     return {'into': into, 'sources': sources, 'trackables': len(tables),
             'tracks': tracks, 'uuids': sorted(uuids)}
+
+
+def _write(tm, storage, sources, tables, interrupts, uuids, progress, total):
+    """Save every row into storage, committing as it goes; return how
+    many were saved (uuids gets the user ids)."""
+    tracks = 0
+    runId = storage.startRun(None)
+    pending = 0
+    for name, (type, description, _) in tables.items():
+        registry.write(storage, name, registry.makeEntry(
+            type, description, None, MAX_ROWS_PER_TABLE))
+    # Source by source, so every master row has a lower number than every
+    # row of the part file.
+    watermark = 0
+    for index in range(len(sources)):
+        for name, (_, _, rowsBySource) in tables.items():
+            for number, (uuid, data, timeStamp) in enumerate(
+                    rowsBySource[index], 1):
+                trackId = _save(storage, name, runId, uuid, data,
+                                timeStamp, (sources[index], number))
+                uuids.add(uuid)
+                tracks += 1
+                pending += 1
+                if pending >= COMMIT_EVERY:
+                    interrupts.commit(tm)
+                    pending = 0
+                if progress is not None and not tracks % 1000:
+                    progress(tracks, total)
+                if index == 0:
+                    watermark = int(trackId)
+    _recordUploaded(storage, runId, tables, watermark)
+    storage.stopRun(None, runId)
+    interrupts.commit(tm)
+    return tracks
