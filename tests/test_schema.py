@@ -17,6 +17,9 @@ from ZODB.utils import get_pickle_metadata
 from cybertools_tracking import generations, trackkeys
 from cybertools_tracking.btree import Track
 from cybertools_tracking.db import Session
+from cybertools_tracking.hq import accounts, groupdata, model
+
+from hq_fixtures import HQApp, body
 
 FIXTURES = Path(__file__).parent / 'fixtures'
 T0 = 1_700_000_000
@@ -64,6 +67,9 @@ LAYOUT = {
     'BTrees.OOBTree.OOBTree': BTREE,
     'BTrees.LOBTree.LOBucket': BTREE,
     'BTrees.OOBTree.OOBucket': BTREE,
+    # The HQ's: versions seen, and the client track Numbers stored.
+    'BTrees.OOBTree.OOTreeSet': BTREE,
+    'BTrees.LLBTree.LLTreeSet': BTREE,
 }
 # Attributes only some objects of a class have: a storage's own
 # trackFactory (when it was given one), an index's reverse map (over data).
@@ -198,15 +204,20 @@ def test_a_tracker_saves_only_classes_and_data_keys_of_the_layout(
     path = tmp_path / 'data' / 'usage.db'
     saved = savedLayout(path)
     # A tracker gives its storage no trackFactory and indexes no data.
-    assert saved == {name: ([attr for attr in LAYOUT[name]
-                             if attr not in OPTIONAL.get(name, ())]
-                            if LAYOUT[name] != BTREE else BTREE)
-                     for name in saved}
+    assert saved == withoutOptional(saved)
     with Session(str(path), read_only=True, create=False) as session:
         keys = {}
         for track in session.storage.values():
             keys.setdefault(track.taskId, set()).add(tuple(sorted(track.data)))
     assert keys == {task: {tuple(names)} for task, names in TRACK_DATA.items()}
+
+
+def withoutOptional(saved):
+    """LAYOUT of the classes in saved, without OPTIONAL attributes."""
+    return {name: ([attr for attr in LAYOUT[name]
+                    if attr not in OPTIONAL.get(name, ())]
+                   if LAYOUT[name] != BTREE else BTREE)
+            for name in saved}
 
 
 # generations
@@ -474,3 +485,60 @@ def test_names_that_moved_out_of_btree_are_still_importable_there():
     assert timestamps.timeStamp2ISO is timestamps.timeStamp2LocalMinute
     assert btree.TIME_CRITERIA is query.TIME_CRITERIA
     assert btree.TABLE_ATTRIBUTES is trackkeys.TABLE_ATTRIBUTES
+
+
+# What the HQ keeps under its root key: plain BTrees keyed by these names
+# (see hq/model.py), so the names are its part of the format.
+HQ_KEYS = {
+    'root': ['accounts', 'groups', 'hashes', 'keys', 'secret', 'used'],
+    'group': ['aliases', 'apps', 'plots'],
+    'application': ['days', 'done', 'holders', 'lastUpload', 'latest',
+                    'numbers', 'states', 'trackables', 'userCount', 'users',
+                    'versions'],
+    'key': ['created', 'group', 'hash', 'kind'],
+    'trackable': ['description', 'type'],
+    'account': ['created', 'group', 'hash', 'n', 'p', 'r', 'salt'],
+}
+
+
+def test_the_hq_saves_only_classes_and_keys_of_the_layout(tmp_path):
+    path = tmp_path / 'hq.fs'
+    hq = HQApp(path)
+    try:
+        _, key = hq.addKey('acme')
+        hq.addKey('acme', kind='read')
+        hq.post(body(key, user='ann', data={
+            'clicks': {'type': 'Statistic', 'description': '', 'data': 3},
+            'mode': {'type': 'State', 'description': '', 'data': 'dark'}},
+            tracks={'clicks': [{'Number': 1, 'Run': 1, 'Time': T0,
+                                'Count': 3}]}),
+            headers={'Idempotency-Key': 'batch-1'})
+
+        def extras(root):
+            accounts.addUser(root, 'acme', 'admin', 'a pass phrase')
+            groupdata.setAlias(root, 'acme', 'ann', 'Ann')
+            groupdata.savePlot(root, 'acme', 'MyApp', 'Usage', ['clicks'])
+
+        tm = transaction.TransactionManager()
+        conn = hq.db.open(transaction_manager=tm)
+        with tm:
+            extras(model.hqRoot(conn))
+        with tm:
+            root = model.hqRoot(conn)
+            group = root['groups']['acme']
+            application = group['apps']['MyApp']
+            found = {
+                'root': sorted(root),
+                'group': sorted(group),
+                'application': sorted(application),
+                'key': sorted(next(iter(root['keys'].values()))),
+                'trackable': sorted(application['trackables']['clicks']),
+                'account': sorted(root['accounts']['admin']),
+            }
+        conn.close()
+    finally:
+        hq.close()
+    assert found == HQ_KEYS
+    # The HQ's storages, one a user, are the tracker's kind.
+    saved = savedLayout(path)
+    assert saved == withoutOptional(saved)
