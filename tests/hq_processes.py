@@ -9,34 +9,7 @@ import subprocess
 import sys
 import time
 
-RUNZEO_CONF = """\
-<zeo>
-  address 127.0.0.1:{port}
-</zeo>
-<filestorage>
-  path {path}
-</filestorage>
-"""
-
-
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def waitForPort(port, process, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f'{what} exited with {process.returncode}')
-        try:
-            with socket.create_connection(('127.0.0.1', port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f'{what} did not listen on port {port} in '
-                       f'{timeout} s')
+from servers import freePort, waitForPort
 
 
 def cli(*args):
@@ -98,25 +71,3 @@ class HQProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
-@contextlib.contextmanager
-def zeoServer(directory):
-    port = freePort()
-    conf = directory / 'zeo.conf'
-    conf.write_text(RUNZEO_CONF.format(port=port,
-                                       path=directory / 'hq.fs'))
-    server = subprocess.Popen(
-        [sys.executable, '-m', 'ZEO.runzeo', '-C', str(conf)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        waitForPort(port, server, 'runzeo')
-        yield f'zeo://127.0.0.1:{port}'
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stderr.close()

@@ -20,6 +20,8 @@ import sys
 import tempfile
 import time
 
+from servers import freePort
+
 SERVER_USER = 'postgres'
 
 
@@ -44,12 +46,6 @@ def findBinaries():
         'PostgreSQL server binaries not found (no initdb/pg_ctl in '
         '/usr/lib/postgresql/*/bin or $PG_BIN); install them with '
         "'apt-get install postgresql' or set PG_BIN")
-
-
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 class TempCluster:

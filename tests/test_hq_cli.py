@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from hq_processes import HQProcess, addKey, cli
+from servers import waitForPort
 
 
 def test_add_key_prints_the_key_alone_on_the_last_line(tmp_path):
@@ -74,7 +75,6 @@ def test_pserve_serves_the_hq_from_an_ini_file(tmp_path):
                                str(ini)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     try:
-        from hq_processes import waitForPort
         import json
         import urllib.request
         waitForPort(hq.port, pserve, 'pserve')

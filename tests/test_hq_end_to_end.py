@@ -10,7 +10,8 @@ import pytest
 
 from cybertools_tracking.usage import AnonymousUsageTracker
 
-from hq_processes import HQProcess, addKey, zeoServer
+from hq_processes import HQProcess, addKey
+from servers import zeoServer
 
 
 @pytest.fixture(autouse=True)

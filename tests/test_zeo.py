@@ -15,17 +15,10 @@ import pytest
 
 from cybertools_tracking.db import Session
 
+import servers
+
 WRITERS = 3
 TRACKS = 30       # per writer, a commit each
-
-RUNZEO_CONF = """\
-<zeo>
-  address 127.0.0.1:{port}
-</zeo>
-<filestorage>
-  path {path}
-</filestorage>
-"""
 
 # A writer process: saves tracks through zeo://, a commit each, retrying on
 # conflicts, and prints what it saved as one JSON line.
@@ -49,47 +42,10 @@ print(json.dumps({'saved': saved, 'retries': retries}))
 """
 
 
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def waitForPort(port, process, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f'runzeo exited with {process.returncode}: '
-                               f'{process.stderr.read()}')
-        try:
-            with socket.create_connection(('127.0.0.1', port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f'runzeo did not listen on port {port} in {timeout} s')
-
-
 @pytest.fixture(scope='module')
 def zeoServer(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp('zeo')
-    port = freePort()
-    conf = tmp_path / 'zeo.conf'
-    conf.write_text(RUNZEO_CONF.format(port=port,
-                                       path=tmp_path / 'tracking.fs'))
-    server = subprocess.Popen(
-        [sys.executable, '-m', 'ZEO.runzeo', '-C', str(conf)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        waitForPort(port, server)
-        yield f'zeo://127.0.0.1:{port}'
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        server.stderr.close()
+    with servers.zeoServer(tmp_path_factory.mktemp('zeo')) as uri:
+        yield uri
 
 
 def test_three_processes_write_through_zeo(zeoServer, tmp_path):
