@@ -47,9 +47,9 @@ def captured(args):
     return result.returncode, result.stdout, result.stderr
 
 
-@pytest.fixture
-def old(tmp_path):
-    path = tmp_path / 'usage.db'
+def writeOld(path, rows):
+    """An original AnonymousUsage database at path: one Statistic 'n'
+    with rows rows."""
     conn = sqlite3.connect(path)
     conn.execute('CREATE TABLE __tableinfo__ '
                  '(TableName TEXT, Type TEXT, Description TEXT)')
@@ -57,10 +57,15 @@ def old(tmp_path):
     conn.execute('CREATE TABLE n (UUID TEXT, Count INT, Time TEXT)')
     conn.executemany('INSERT INTO n VALUES (?, ?, ?)',
                      [('u', n, '01/03/2016 12:00:00')
-                      for n in range(1, ROWS + 1)])
+                      for n in range(1, rows + 1)])
     conn.commit()
     conn.close()
     return path
+
+
+@pytest.fixture
+def old(tmp_path):
+    return writeOld(tmp_path / 'usage.db', ROWS)
 
 
 @pytest.fixture
@@ -150,18 +155,7 @@ def test_nothing_on_a_file(tmp_path):
 
 
 def test_ctrl_c_during_an_import_removes_its_file_and_says_so(tmp_path):
-    rows = 60_000
-    path = tmp_path / 'big.db'
-    conn = sqlite3.connect(path)
-    conn.execute('CREATE TABLE __tableinfo__ '
-                 '(TableName TEXT, Type TEXT, Description TEXT)')
-    conn.execute("INSERT INTO __tableinfo__ VALUES ('n', 'Statistic', '')")
-    conn.execute('CREATE TABLE n (UUID TEXT, Count INT, Time TEXT)')
-    conn.executemany('INSERT INTO n VALUES (?, ?, ?)',
-                     [('u', n, '01/03/2016 12:00:00')
-                      for n in range(1, rows + 1)])
-    conn.commit()
-    conn.close()
+    path = writeOld(tmp_path / 'big.db', 60_000)
     (tmp_path / 'new.fs.old').write_bytes(b'an older pack')
     before = sorted(os.listdir(tmp_path))
     proc = subprocess.Popen(

@@ -3,6 +3,8 @@ attribute names of every persistent object the project writes, the
 schema generation a storage records, and the evolve steps that bring an
 older file to the current generation."""
 
+import io
+import pickle
 import shutil
 import subprocess
 import sys
@@ -270,22 +272,7 @@ def run(*args):
 
 def savedState(path):
     """The storage's state as the file holds it, not as code reads it."""
-    import pickle
-    storage = ZODB.FileStorage.FileStorage(str(path), read_only=True)
-    try:
-        db = ZODB.DB(storage)
-        conn = db.open()
-        oid = conn.root()['tracking']._p_oid
-        record, serial = storage.load(oid)
-        unpickler = pickle.Unpickler(__import__('io').BytesIO(record))
-        unpickler.persistent_load = lambda ref: ref
-        unpickler.load()            # the class
-        state = unpickler.load()
-        conn.close()
-        db.close()
-    finally:
-        storage.close()
-    return state
+    return rawState(path, None)
 
 
 def test_check_repair_stores_a_generation_0_file_as_the_current_one(
@@ -336,16 +323,17 @@ def test_each_evolve_step_turns_one_generation_into_the_next():
 
 
 def rawState(path, attribute):
-    """The saved state of the object the storage holds under attribute,
-    as the file has it (persistent references left as they are)."""
-    import io
-    import pickle
+    """The saved state of the object the storage holds under attribute
+    (None: the storage itself), as the file has it (persistent references
+    left as they are)."""
     storage = ZODB.FileStorage.FileStorage(str(path), read_only=True)
     try:
         db = ZODB.DB(storage)
         conn = db.open()
-        oid = getattr(conn.root()['tracking'], attribute)._p_oid
-        record, serial = storage.load(oid)
+        obj = conn.root()['tracking']
+        if attribute is not None:
+            obj = getattr(obj, attribute)
+        record, serial = storage.load(obj._p_oid)
         unpickler = pickle.Unpickler(io.BytesIO(record))
         unpickler.persistent_load = lambda ref: ref
         unpickler.load()            # the class
