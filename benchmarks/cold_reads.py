@@ -14,8 +14,6 @@ one track (results.PREFETCH_BATCH = 1).
 
 import argparse
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,45 +21,19 @@ import time
 
 import transaction
 
+# The servers the tests start, started the same way here.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, 'tests'))
+from servers import zeoServer  # noqa: E402
+
 from cybertools_tracking import results
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import ensureStorage, getStorage, openDB
 
 TASKS = 20
 USERS = 200
-RUNZEO_CONF = """\
-<zeo>
-  address 127.0.0.1:{port}
-</zeo>
-<filestorage>
-  path {path}
-</filestorage>
-"""
-
-
-def startZEO(directory):
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        port = sock.getsockname()[1]
-    conf = os.path.join(directory, 'zeo.conf')
-    with open(conf, 'w') as f:
-        f.write(RUNZEO_CONF.format(port=port, path=os.path.join(
-            directory, 'tracking.fs')))
-    server = subprocess.Popen([sys.executable, '-m', 'ZEO.runzeo', '-C',
-                               conf], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(('127.0.0.1', port), timeout=1):
-                return f'zeo://127.0.0.1:{port}', server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError('runzeo did not start')
-
-
 def fill(uri, count):
     db = openDB(uri)
+    ensureStorage(db)     # getStorage inside a transaction never commits
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     try:
@@ -132,15 +104,10 @@ def main(argv=None):
     print(f'{args.tracks:,} tracks, {TASKS} tasks, {USERS} users; batches '
           f'of {batch}; best of {args.repeat}; ratio = one by one / batched')
     if not args.no_zeo:
-        directory = tempfile.mkdtemp(prefix='cold-reads-')
-        uri, server = startZEO(directory)
-        try:
+        with tempfile.TemporaryDirectory(prefix='cold-reads-') as directory, \
+                zeoServer(directory, stderr=subprocess.DEVNULL) as uri:
             fill(uri, args.tracks)
             measure('ZEO (runzeo, FileStorage)', uri, args.repeat, batch)
-        finally:
-            server.terminate()
-            server.wait()
-            shutil.rmtree(directory, ignore_errors=True)
     if args.db:
         db = openDB(args.db)
         db.storage.zap_all()

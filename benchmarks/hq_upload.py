@@ -39,6 +39,11 @@ import time
 
 import transaction
 
+# The servers the tests start, started the same way here.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                os.pardir, 'tests'))
+from servers import freePort, waitForPort, zeoServer  # noqa: E402
+
 from cybertools_tracking import protocol
 from cybertools_tracking.btree import TrackingStorage
 from cybertools_tracking.db import ensureStorage, openDB
@@ -48,14 +53,6 @@ TRACKS_PER_REQUEST = 500
 # HQ_BENCH_LOG=1, else nowhere.
 LOG = None if os.environ.get('HQ_BENCH_LOG') else subprocess.DEVNULL
 DAY = 1_764_547_200
-RUNZEO_CONF = """\
-<zeo>
-  address 127.0.0.1:{port}
-</zeo>
-<filestorage>
-  path {path}
-</filestorage>
-"""
 
 
 def bodies(requests, key):
@@ -124,25 +121,6 @@ def direct(spec, uploads, perUser=False):
         db.close()
 
 
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def waitForPort(port, process, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f'process exited with {process.returncode}')
-        try:
-            with socket.create_connection(('127.0.0.1', port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f'nothing listens on {port}')
-
-
 def cli(*args):
     done = subprocess.run([sys.executable, '-m', 'cybertools_tracking',
                            *map(str, args)], capture_output=True, text=True,
@@ -155,7 +133,7 @@ def running(args, port):
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
                                stderr=LOG)
     try:
-        waitForPort(port, process)
+        waitForPort(port, process, ' '.join(map(str, args[1:4])))
         yield process
     finally:
         process.send_signal(signal.SIGTERM)
@@ -242,19 +220,8 @@ def oneProcess(directory, requests, clients):
     return elapsed
 
 
-@contextlib.contextmanager
-def zeoServer(directory, name):
-    zeoPort = freePort()
-    conf = os.path.join(directory, f'{name}.conf')
-    with open(conf, 'w') as f:
-        f.write(RUNZEO_CONF.format(port=zeoPort,
-                                   path=os.path.join(directory, f'{name}.fs')))
-    with running([sys.executable, '-m', 'ZEO.runzeo', '-C', conf], zeoPort):
-        yield f'zeo://127.0.0.1:{zeoPort}'
-
-
 def twoOnZEO(directory, requests, clients):
-    with zeoServer(directory, 'zeo-hq') as uri:
+    with zeoServer(directory, 'zeo-hq.fs', stderr=LOG) as uri:
         key = cli('hq', 'add-key', '--db', uri, '--group', 'bench')
         readKey = cli('hq', 'add-key', '--db', uri, '--group', 'bench',
                       '--read')
@@ -291,7 +258,7 @@ def main(argv=None):
 
     def viaZEO(perUser):
         def work(directory):
-            with zeoServer(directory, 'zeo-direct') as uri:
+            with zeoServer(directory, 'zeo-direct.fs', stderr=LOG) as uri:
                 return direct(uri, uploads, perUser)
         return work
 

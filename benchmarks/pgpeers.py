@@ -17,7 +17,7 @@ import psycopg2
 import transaction
 
 from cybertools_tracking import postgres
-from cybertools_tracking.db import getStorage, openDB
+from cybertools_tracking.db import ensureStorage, getStorage, openDB
 
 TABLE = 'compare_tracks'
 COMMIT_EVERY = 1000
@@ -179,6 +179,7 @@ def commitCost(uri, commits=500, start=2000):
     out = {}
     wipeRelStorage(uri)
     db = openDB(uri)
+    ensureStorage(db)     # getStorage inside a transaction never commits
     tm = transaction.TransactionManager()
     conn = db.open(transaction_manager=tm)
     pg = connect(uri)

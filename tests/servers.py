@@ -2,6 +2,7 @@
 process to listen on it, and a ``runzeo`` server of its own process."""
 
 import contextlib
+import pathlib
 import socket
 import subprocess
 import sys
@@ -41,15 +42,17 @@ def waitForPort(port, process, what, timeout=60):
 
 
 @contextlib.contextmanager
-def zeoServer(directory, name='tracking.fs'):
-    """A runzeo process serving directory/name; yields its zeo:// URI and
-    stops it afterwards."""
+def zeoServer(directory, name='tracking.fs', stderr=subprocess.PIPE):
+    """A runzeo process serving directory/name (its config beside it);
+    yields its zeo:// URI and stops it afterwards. The benchmarks use it
+    too."""
+    directory = pathlib.Path(directory)
     port = freePort()
-    conf = directory / 'zeo.conf'
+    conf = directory / (pathlib.Path(name).stem + '.conf')
     conf.write_text(RUNZEO_CONF.format(port=port, path=directory / name))
     server = subprocess.Popen(
         [sys.executable, '-m', 'ZEO.runzeo', '-C', str(conf)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.DEVNULL, stderr=stderr, text=True)
     try:
         waitForPort(port, server, 'runzeo')
         yield f'zeo://127.0.0.1:{port}'
@@ -60,4 +63,5 @@ def zeoServer(directory, name='tracking.fs'):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
-        server.stderr.close()
+        if server.stderr is not None:
+            server.stderr.close()
