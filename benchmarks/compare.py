@@ -63,6 +63,7 @@ and one on (taskId, runId, userName, id), the stdlib module's defaults
 
 import argparse
 import gc
+import itertools
 import json
 import os
 import random
@@ -112,6 +113,7 @@ class Workload:
         rnd = random.Random(seed)
         self.tasks = [f'task{i:02d}' for i in range(TASKS)]
         self.weights = [1 / (rank + 1) for rank in range(TASKS)]
+        self.cumWeights = list(itertools.accumulate(self.weights))
         self.users = [f'user{i:04d}' for i in range(USERS)]
         picks = sorted(rnd.sample(range(size), min(queries, size)))
         self._picked = set(picks)
@@ -129,12 +131,7 @@ class Workload:
         step = DAYS * 86400 / self.size
         sessions = []            # [runId, userName, tracks left]
         nextRun = 1
-        tasks, weights, users = self.tasks, self.weights, self.users
-        cum = []
-        total = 0.0
-        for w in weights:
-            total += w
-            cum.append(total)
+        tasks, cum, users = self.tasks, self.cumWeights, self.users
         for i in range(self.size):
             while len(sessions) < OPEN_SESSIONS:
                 sessions.append([nextRun, rnd.choice(users),
@@ -167,10 +164,7 @@ class ScatteredWorkload(Workload):
         step = DAYS * 86400 / self.size
         users = [f'user{i:04d}' for i in range(self.USERS)]
         runs = {}
-        cum, total = [], 0.0
-        for w in self.weights:
-            total += w
-            cum.append(total)
+        cum = self.cumWeights
         for i in range(self.size):
             userName = rnd.choice(users)
             runId = runs.get(userName)
@@ -196,10 +190,7 @@ class TaskRunsWorkload(Workload):
         rnd = random.Random(self.seed * 7919 + self.size)
         step = DAYS * 86400 / self.size
         runs = {}
-        cum, total = [], 0.0
-        for w in self.weights:
-            total += w
-            cum.append(total)
+        cum = self.cumWeights
         for i in range(self.size):
             userName = rnd.choice(self.users)
             taskId = rnd.choices(self.tasks, cum_weights=cum)[0]

@@ -241,12 +241,8 @@ def _checkTaskUsers(storage, derived, problems):
     stored = _safe(problems, 'the task-user table', lambda: {
         task: set(users) for task, users in storage.taskUsers.items()})
     if stored is not None:
-        for task in sorted(set(stored) | set(derived.taskUsers)):
-            have = stored.get(task, set())
-            want = derived.taskUsers.get(task, set())
-            if have != want:
-                problems.append(f'task-user table for {task!r} holds '
-                                f'{sorted(have)}, tracks say {sorted(want)}')
+        _compareSets(stored, derived.taskUsers,
+                     lambda task: f'task-user table for {task!r}', problems)
     if storage._taskRuns is None:
         return          # an older generation's
     triples = _safe(problems, 'the task-run table', lambda: {
@@ -265,14 +261,20 @@ def _checkRunUsers(storage, derived, problems):
         return          # an older generation: its runId index is checked
     stored = _safe(problems, 'the run-user table', lambda: {
         runId: set(users) for runId, users in storage.runUsers.items()})
-    if stored is None or stored == derived.runUsers:
-        return
-    for runId in sorted(set(stored) | set(derived.runUsers)):
-        have = stored.get(runId, set())
-        want = derived.runUsers.get(runId, set())
+    if stored is not None:
+        _compareSets(stored, derived.runUsers,
+                     lambda runId: f'run-user table for run {runId}',
+                     problems)
+
+
+def _compareSets(stored, derived, where, problems):
+    """A problem for each key whose set in stored (a table, read) is not
+    its set in derived (from the tracks); where(key) names the entry."""
+    for key in sorted(set(stored) | set(derived)):
+        have, want = stored.get(key, set()), derived.get(key, set())
         if have != want:
-            problems.append(f'run-user table for run {runId} holds '
-                            f'{sorted(have)}, tracks say {sorted(want)}')
+            problems.append(f'{where(key)} holds {sorted(have)}, tracks '
+                            f'say {sorted(want)}')
 
 
 def _safe(problems, what, function, *args):

@@ -18,8 +18,7 @@ from cybertools_tracking.cli.common import (
 from cybertools_tracking.generations import SchemaError
 from cybertools_tracking.timestamps import (
     getTimeStamp, parseTime, timeStamp2ISO8601, timeStamp2Text)
-from cybertools_tracking.validation import (
-    MAX_COUNT, checkCount, checkTrackingStorage)
+from cybertools_tracking.validation import MAX_COUNT, checkCount
 
 DEFAULT_DB = 'tracking.fs'
 
@@ -98,22 +97,18 @@ def _addJSON(parser):
 
 def storageOf(session, args):
     """The session's TrackingStorage, loaded; a CommandError before any
-    work when the root key holds something else, a storage of a schema
-    generation this code cannot read, or an object the file cannot load.
+    work when it is of a schema generation this code cannot read or the
+    file cannot load it. (Something other than a storage under the root
+    key is refused when the session opens it: see ``openSession``.)
     """
     storage = session.storage
     try:
         with capturedLoadErrors():
-            # Asking what it provides loads it.
-            checkTrackingStorage(storage, f'{args.db}: root key '
-                                          f'{args.key!r}')
             storage._p_activate()
-    except (TypeError, SchemaError) as exc:
+    except SchemaError as exc:
         # Session.close would treat it as a storage (release its numbers).
         session.storage = None
-        raise CommandError(f'{exc}; give --key of a TrackingStorage'
-                           if isinstance(exc, TypeError)
-                           else f'{args.db}: {exc}') from None
+        raise CommandError(f'{args.db}: {exc}') from None
     except Exception as exc:
         session.storage = None
         raise CommandError(f'{args.db}: the storage under root key '

@@ -36,6 +36,7 @@ from cybertools_tracking.charts.svg import escape
 from cybertools_tracking.charts.units import formatterFor
 from cybertools_tracking.hq import accounts, groupdata, model
 from cybertools_tracking.hq.exceptions import NotFound
+from cybertools_tracking.hq.validate import isoDay
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -224,8 +225,8 @@ class Filters:
             raise ValueError(f'no version {version!r}; the application has '
                              f'{", ".join(versions) or "none"}')
         self.version = version
-        self.start = _isoDay(params.get('from'), 'from')
-        self.end = _isoDay(params.get('to'), 'to')
+        self.start = isoDay(params.get('from'), 'from')
+        self.end = isoDay(params.get('to'), 'to')
         if self.start and self.end and self.start > self.end:
             raise ValueError(f'from ({self.start}) is after to '
                              f'({self.end})')
@@ -254,16 +255,6 @@ class Filters:
                          f'{self.end or "last"}')
         parts.append(WHO[self.who])
         return ', '.join(parts)
-
-
-def _isoDay(value, name):
-    if not value:
-        return None
-    try:
-        return datetime.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise ValueError(f'{name} must be a date (YYYY-MM-DD), not '
-                         f'{value!r}') from None
 
 
 def _days(first, last):

@@ -6,6 +6,7 @@ an ``Upload`` whose values the model can store without another check. A
 body either passes whole or nothing of it is stored.
 """
 
+import datetime
 import json
 import math
 from dataclasses import dataclass, field
@@ -279,3 +280,16 @@ def _show(value):
 def _short(exc):
     text = str(exc)
     return text if len(text) <= 120 else text[:117] + '...'
+
+
+def isoDay(value, name):
+    """The day value names ('YYYY-MM-DD'), None for none given; a
+    ValueError naming the parameter name otherwise. The read API and the
+    dashboard take their date filters through it."""
+    if value is None or value == '':
+        return None
+    try:
+        return datetime.date.fromisoformat(value).isoformat()
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be a date in ISO date form '
+                         f'(YYYY-MM-DD), not {value!r}') from None

@@ -4,7 +4,6 @@ Every reply is JSON; an error is ``{"error": message}``. Keys never appear
 in a reply or a log line.
 """
 
-import datetime
 import logging
 
 from pyramid.response import Response
@@ -13,7 +12,7 @@ from cybertools_tracking import protocol
 from cybertools_tracking.protocol import Reply
 from cybertools_tracking.hq import keys, model
 from cybertools_tracking.hq.validate import (
-    BadUpload, apiKeyOf, checkUpload, parseBody)
+    BadUpload, apiKeyOf, checkUpload, isoDay, parseBody)
 
 logger = logging.getLogger('cybertools_tracking.hq')
 
@@ -93,14 +92,10 @@ _FORBIDDEN = ('send Authorization: Bearer KEY with a read key of the group '
 
 
 def _day(request, name):
-    value = request.params.get(name)
-    if value is None or value == '':
-        return None
     try:
-        return datetime.date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise BadUpload(f'{name} must be an ISO date (YYYY-MM-DD), not '
-                        f'{value!r}') from None
+        return isoDay(request.params.get(name), name)
+    except ValueError as exc:
+        raise BadUpload(str(exc)) from None
 
 
 def readView(work):

@@ -28,7 +28,7 @@ from zope.interface import implementer
 
 from cybertools_tracking.db import (
     DEFAULT_KEY, ensureStorage, getStorage, retry)
-from cybertools_tracking.validation import isTrackingStorage
+from cybertools_tracking.validation import checkTrackingStorage
 from cybertools_tracking.usage import registry
 from cybertools_tracking.usage.exceptions import (
     AnonymousUsageError, TrackerClosedError, WriteError)
@@ -89,11 +89,16 @@ def applyOps(storage, uuid, runId, ops, maxRows, storedCounts):
 
 
 def checkStorage(storage, where):
-    if not isTrackingStorage(storage):
-        raise AnonymousUsageError(
-            f'{where} holds a {type(storage).__name__}, not a '
-            f'TrackingStorage; use another file or root key')
-    return storage
+    """storage, if it is a TrackingStorage; else the tracker's error
+    saying what where holds."""
+    try:
+        return checkTrackingStorage(storage, where)
+    except TypeError as exc:
+        raise _notAStorage(exc) from None
+
+
+def _notAStorage(exc):
+    return AnonymousUsageError(f'{exc}; use another file or root key')
 
 
 @implementer(IChangeWriter)
@@ -122,8 +127,8 @@ class BatchWriter:
         try:
             ensureStorage(db, key)
         except TypeError as exc:
-            raise AnonymousUsageError(f'{name}: {exc}; use another file '
-                                      f'or root key') from None
+            # ensureStorage refuses what is not a storage, as checkStorage.
+            raise _notAStorage(f'{name}: {exc}') from None
         self._tm = transaction.TransactionManager()
         self._conn = db.open(transaction_manager=self._tm)
         try:
