@@ -75,3 +75,24 @@ def snapshot(storage):
         'currentRuns': dict(storage.currentRuns),
         'check': storage.check(),
     }
+
+
+def changeStored(storage, num, **values):
+    """Change what is saved for track number num behind the storage's
+    back (damage, or what a release that checked less left): its record
+    is written with values; returns the track as it now reads."""
+    track = storage[num]
+    for name, value in values.items():
+        setattr(track, name, value)
+    storage._tracks[num] = storage._recordOf(track)
+    return storage[num]
+
+
+def storeAsObject(storage, num, **values):
+    """Save track number num as an object of its own, as schema
+    generation 2 and older saved every track, with values changed."""
+    track = storage[num]
+    for name, value in values.items():
+        setattr(track, name, value)
+    storage._tracks[num] = track
+    return track

@@ -137,7 +137,7 @@ def test_the_container_iterates_in_number_order(storage):
 def test_the_container_finds_tracks_by_id_or_number(storage):
     saveThree(storage)
     assert storage['0000002'].userName == 'u1'
-    assert storage[2] is storage['0000002']
+    assert storage[2] == storage['0000002']
     assert '0000003' in storage and 3 in storage
     assert '0000004' not in storage
     assert storage.get('0000001').userName == 'u0'
@@ -453,7 +453,11 @@ def test_custom_track_factory_end_to_end(stateStorage):
     assert storage.saveUserTrack('inbox', 0, 'u1', {'state': 'archived'},
                                  update=True) == last.__name__
     assert storage.query(state='read') == []
-    assert storage.query(state='archived') == [last]
+    # A track read is a copy of its record: the save changed the stored
+    # track, not the copy held since.
+    assert last.data == {'state': 'read'}
+    assert storage.query(state='archived') == [storage[last.__name__]]
+    assert storage[last.__name__].data == {'state': 'archived'}
     assert storage.check() == []
 
 
@@ -598,7 +602,9 @@ def test_last_user_track_newest_time_then_saved_last(storage):
     assert storage.getLastUserTrack('t', 0, 'u').data == {'k': 'tie2'}
     older = storage['0000002']
     storage.updateTrack(older, {'k': 'updated'}, timeStamp=T0 + 20)
-    assert storage.getLastUserTrack('t', 0, 'u') is older
+    # updateTrack brings the caller's copy up to date with the record.
+    assert older.data == {'k': 'updated'} and older.timeStamp == T0 + 20
+    assert storage.getLastUserTrack('t', 0, 'u') == older
 
 
 def test_user_names_and_task_ids_are_sorted(storage):

@@ -7,7 +7,7 @@ import pytest
 from cybertools_tracking import trackkeys
 from cybertools_tracking.check import PROGRESS_STEP, Unreadable
 
-from storage_fixtures import T0
+from storage_fixtures import T0, changeStored, storeAsObject
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ PLANTS = {
         lambda s: setattr(s.getRun(runId=2), 'finished', True),
         ["current run of 'other' is finished run 2"]),
     'a track names an unknown run': (
-        lambda s: setattr(s['0000001'], 'runId', 7),
+        lambda s: changeStored(s, 1, runId=7),
         ['track 1 names unknown run 7',
          "user-track table misses ('u1', 7, 't', 1700000000, 1)",
          "user-track table holds stale ('u1', 1, 't', 1700000000, 1)",
@@ -73,8 +73,10 @@ PLANTS = {
          "run-user table for run 1 holds ['u1', 'u2', 'u3'], tracks say "
          "['u2', 'u3']",
          "run-user table for run 7 holds [], tracks say ['u1']"]),
+    # Only a track saved as an object of its own (by generation 2 or
+    # older) has a name of its own: a record's is its number.
     'a track has the wrong name': (
-        lambda s: setattr(s['0000002'], '__name__', '0000009'),
+        lambda s: storeAsObject(s, 2, __name__='0000009'),
         ["track 2 is named '0000009'"]),
     'the track count is off': (
         lambda s: s._count.change(5),
@@ -106,7 +108,7 @@ def test_check_reports_a_track_no_key_can_hold_and_does_not_raise(filled):
     # beyond 64 bits.
     storage = filled.storage
     storage.getRun(runId=1).end = 2 ** 64
-    storage['0000002'].timeStamp = 2 ** 64
+    changeStored(storage, 2, timeStamp=2 ** 64)
     assert storage.check() == [
         'track 2 cannot have a user-track table key (18446744073709551616 '
         'is out of range for a track key (64-bit)); save its values again '
@@ -117,7 +119,7 @@ def test_check_reports_a_track_no_key_can_hold_and_does_not_raise(filled):
 
 def test_check_reports_a_track_whose_values_cannot_be_compared(filled):
     storage = filled.storage
-    storage['0000003'].timeStamp = 'soon'
+    changeStored(storage, 3, timeStamp='soon')
     problems = storage.check()
     # Nobody can tell what the tables should hold for it: only the track
     # itself is reported.
@@ -148,8 +150,7 @@ def plantUnkeyed(storage, num, timeStamp=2 ** 64):
     track = storage[num]
     storage._userTracks.remove(storage._keyOf(num, track))
     storage.indexes['timeStamp'].index(num, timeStamp, old=track.timeStamp)
-    track.timeStamp = timeStamp
-    return track
+    return changeStored(storage, num, timeStamp=timeStamp)
 
 
 def test_an_unkeyed_track_can_be_removed_and_the_storage_agrees(filled):
@@ -167,7 +168,7 @@ def test_an_unkeyed_track_can_be_saved_again_and_the_storage_agrees(filled):
     track = plantUnkeyed(storage, 2)
     storage.updateTrack(track, {'fixed': True}, timeStamp=T0 + 1)
     assert storage.check() == []
-    assert storage.getLastUserTrack('t', 1, 'u2') is track
+    assert storage.getLastUserTrack('t', 1, 'u2') == track
 
 
 def test_reindexing_an_unkeyed_track_names_it_and_changes_nothing(filled):

@@ -10,6 +10,8 @@ from ZODB.utils import oid_repr
 
 from cybertools_tracking.db import Session
 
+from storage_fixtures import changeStored
+
 
 def run(*args):
     return subprocess.run(
@@ -68,7 +70,7 @@ def test_repair_reindexes_and_commits(dbPath):
 
 def test_repair_reports_what_reindexing_cannot_fix(dbPath):
     with Session(dbPath) as session:
-        session.run(lambda storage: setattr(storage['0000001'], 'runId', 99))
+        session.run(lambda storage: changeStored(storage, 1, runId=99))
     result = run('check', '--db', dbPath, '--repair')
     assert result.returncode == 1
     assert 'after repair: track 1 names unknown run 99' in result.stdout
@@ -151,20 +153,37 @@ def spoilRecord(path, oid):
     open(path, 'wb').write(bytes(data))
 
 
+def lastBucket(path, tracks=300):
+    """Save tracks more (the track tree then has buckets of its own) and
+    return the oid of its last bucket."""
+    with Session(path) as session:
+        def fill(storage):
+            for i in range(tracks):
+                storage.saveUserTrack('more', 0, 'user0', {'i': i})
+        session.run(fill)
+        bucket = session.storage._tracks._firstbucket
+        while bucket._next is not None:
+            bucket = bucket._next
+        return bucket._p_oid
+
+
 def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
-    with Session(dbPath, create=False) as session:
-        oid = session.storage['0000030']._p_oid
+    oid = lastBucket(dbPath)
     spoilRecord(dbPath, oid)
     for args in ((), ('--repair',)):
         result = run('check', '--db', dbPath, *args)
         assert result.returncode == 1
         assert 'Traceback' not in result.stdout + result.stderr
-        [line] = result.stdout.splitlines()
-        # Between the two: what the unpickler said about the bytes.
-        assert line.startswith('track 30 cannot be loaded: StateLoadError (')
+        line, compared = result.stdout.splitlines()
+        # Between the two: what the unpickler said about the bytes. (Walking
+        # the tree reads its last bucket first, for the end of the range.)
+        assert line.startswith('the track tree cannot be read after its '
+                               'start: StateLoadError (')
         assert line.endswith(f'); object {oid_repr(oid)} '
-                             f'(cybertools_tracking.btree.Track) cannot be '
-                             f'loaded')
+                             f'(cybertools_tracking.btree.TrackBucket) '
+                             f'cannot be loaded')
+        assert compared == ('the indexes and tables were not compared with '
+                            'the tracks: not all tracks could be read')
         assert result.stderr == (
             f'{dbPath}: parts of the storage cannot be read (a damaged '
             f'file); reindexing cannot repair that: restore the file from '
@@ -172,9 +191,7 @@ def test_check_of_a_damaged_file_names_what_cannot_be_loaded(dbPath):
 
 
 def test_reading_commands_on_a_damaged_file_are_one_line(dbPath):
-    with Session(dbPath, create=False) as session:
-        oid = session.storage['0000030']._p_oid
-    spoilRecord(dbPath, oid)
+    spoilRecord(dbPath, lastBucket(dbPath))
     result = run('query', '--db', dbPath)
     assert (result.returncode, result.stdout) == (2, '')
     assert result.stderr.count('\n') == 1
@@ -210,7 +227,7 @@ def test_repair_of_an_unkeyable_track_names_it_and_changes_nothing(dbPath):
             # As a release that checked less saved it: unkeyed.
             track = storage['0000007']
             storage._userTracks.remove(storage._keyOf(7, track))
-            track.timeStamp = 2 ** 64
+            changeStored(storage, 7, timeStamp=2 ** 64)
         session.run(plant)
     before = open(dbPath, 'rb').read()
     result = run('check', '--db', dbPath, '--repair')

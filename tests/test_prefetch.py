@@ -1,6 +1,7 @@
 """Query results load their tracks in batches through
-``Connection.prefetch`` (one round trip per batch on ZEO and RelStorage)
-and give the same tracks as reading them one by one."""
+``Connection.prefetch`` (one round trip per batch on ZEO and RelStorage):
+the buckets of the track tree that hold a batch's track records are asked
+for together, and the tracks are the same as read one by one."""
 
 import pytest
 import transaction
@@ -32,7 +33,7 @@ class Recorder:
 
     def __call__(self, *args):
         obs = list(args[0])
-        self.batches.append([getattr(ob, '_p_oid', ob) for ob in obs])
+        self.batches.append(sorted(getattr(ob, '_p_oid', ob) for ob in obs))
         self.prefetch(obs)
         # ZODB replaces prefetch by a no-op when the storage has none.
         self.conn.prefetch = self
@@ -44,6 +45,33 @@ def coldConnection(spec):
     conn = db.open(transaction_manager=tm)
     conn.prefetch = Recorder(conn)
     return db, conn, conn.root()['tracking']
+
+
+def bucketOids(tree):
+    """{track number: oid of the bucket holding it}, walking the tree's
+    buckets one after the other."""
+    where, bucket = {}, tree._firstbucket
+    while bucket is not None:
+        where.update((num, bucket._p_oid) for num in bucket.keys())
+        bucket = bucket._next
+    return where
+
+
+def expectedBatches(storage, tracks):
+    """The prefetch requests reading tracks in a row should make: per
+    batch of PREFETCH_BATCH tracks, the oids of the buckets holding them
+    (sorted), when they are more than one (one is just loaded)."""
+    where = bucketOids(storage._tracks)
+    nums = [int(track.__name__) for track in tracks]
+    batches = []
+    for start in range(0, len(nums), PREFETCH_BATCH):
+        batch = nums[start:start + PREFETCH_BATCH]
+        if len(batch) < 2:
+            continue
+        oids = sorted({where[num] for num in batch})
+        if len(oids) > 1:
+            batches.append(oids)
+    return batches
 
 
 @pytest.mark.parametrize('criteria, expected', [
@@ -59,9 +87,13 @@ def test_reading_a_result_prefetches_it_in_batches(filled, criteria,
         tracks = list(storage.query(**criteria))
         assert len(tracks) == expected
         batches = conn.prefetch.batches
-        assert all(0 < len(batch) <= PREFETCH_BATCH for batch in batches)
-        asked = [oid for batch in batches for oid in batch]
-        assert asked == [track._p_oid for track in tracks]
+        if criteria:
+            assert batches == expectedBatches(storage, tracks)
+            assert batches      # the tracks lie in more than one bucket
+        else:
+            # All tracks: the numbers come from the track tree itself,
+            # whose buckets are loaded as they are walked.
+            assert batches == []
         assert [t.data['n'] for t in tracks] == sorted(
             t.data['n'] for t in tracks)
         for track in tracks:
@@ -76,11 +108,15 @@ def test_slices_and_reverse_results_prefetch_what_they_read(filled):
     try:
         first = storage.query(taskId='task0')[:PREFETCH_BATCH + 5]
         assert len(first) == PREFETCH_BATCH + 5
-        assert [len(b) for b in conn.prefetch.batches] == [PREFETCH_BATCH, 5]
-        newest = list(storage.query(userName='user1', reverse=True, limit=7))
+        assert conn.prefetch.batches == expectedBatches(storage, first)
+        count = len(conn.prefetch.batches)
+        conn.cacheMinimize()
+        newest = list(storage.query(userName='user1', reverse=True,
+                                    limit=60))
         assert [t.data['n'] for t in newest] == sorted(
-            (n for n in range(TRACKS) if n % 3 == 1), reverse=True)[:7]
-        assert conn.prefetch.batches[-1] == [t._p_oid for t in newest]
+            (n for n in range(TRACKS) if n % 3 == 1), reverse=True)[:60]
+        assert conn.prefetch.batches[count:] == expectedBatches(storage,
+                                                                newest)
         # One track alone is just read.
         count = len(conn.prefetch.batches)
         assert storage.query(taskId='task1')[0].data == {'n': 1}

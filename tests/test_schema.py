@@ -16,7 +16,7 @@ import ZODB
 import ZODB.FileStorage
 from ZODB.utils import get_pickle_metadata
 
-from cybertools_tracking import generations, trackkeys
+from cybertools_tracking import generations, records, trackkeys
 from cybertools_tracking.btree import Track
 from cybertools_tracking.db import Session
 from cybertools_tracking.hq import accounts, groupdata, model
@@ -44,9 +44,6 @@ LAYOUT = {
         '_count', '_generation', '_numbers', '_taskRuns', '_tracks',
         '_userTracks', 'currentRuns', 'indexes', 'runUsers', 'runs',
         'taskUsers', 'trackFactory'],
-    'cybertools_tracking.btree.Track': [
-        'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
-        '__parent__'],
     'cybertools_tracking.btree.Run': [
         'end', 'finished', 'id', 'start', 'taskId'],
     'cybertools_tracking.btree.TrackTree': BTREE,
@@ -81,6 +78,15 @@ OPTIONAL = {
 }
 PROJECT_CLASSES = {name for name in LAYOUT
                    if name.startswith('cybertools_tracking.')}
+# A track is a record in its bucket of the track tree (generation 3 on):
+# these values in this order; a Track subclass's record adds its class
+# and the attributes it adds (None: none).
+RECORD = ('taskId', 'runId', 'userName', 'timeStamp', 'data')
+SUBCLASS_RECORD = RECORD + ('class', 'added attributes')
+# Generation 2 and older saved each track as an object of its own.
+TRACK_OBJECT = {'cybertools_tracking.btree.Track': [
+    'taskId', 'runId', 'userName', 'timeStamp', 'data', '__name__',
+    '__parent__']}
 
 
 def savedLayout(path):
@@ -172,13 +178,59 @@ def test_the_saved_layout_is_exactly_the_expected_one(tmp_path):
     path = tmp_path / 'every.fs'
     writeEveryClass(path)
     saved = savedLayout(path)
-    # The custom track class is the test's; its state is a Track's.
-    assert saved.pop(f'{__name__}.AnswerTrack') == \
-        LAYOUT['cybertools_tracking.btree.Track']
     assert {name: saved.get(name) for name in PROJECT_CLASSES} == \
         {name: LAYOUT[name] for name in PROJECT_CLASSES}
     # Of other packages only what is listed.
     assert saved == {name: LAYOUT[name] for name in saved}
+
+
+def savedRecords(path, key):
+    """Every track record the track tree of the storage under key holds,
+    read from the file's bucket records (not through the code's tree)."""
+    storage = ZODB.FileStorage.FileStorage(str(path), read_only=True)
+    found = []
+    try:
+        for oid in {r.oid for t in storage.iterator() for r in t}:
+            record, serial = storage.load(oid)
+            if get_pickle_metadata(record)[1] not in ('TrackBucket',
+                                                      'TrackTree'):
+                continue
+            found.append(rawRecord(record))
+    finally:
+        storage.close()
+    return found
+
+
+def test_tracks_are_saved_as_records_in_the_track_tree(tmp_path):
+    path = tmp_path / 'every.fs'
+    writeEveryClass(path)
+    assert records.FIELDS == RECORD
+    byLength = {}
+    for state in savedRecords(path, None):
+        # A bucket's state is ((numbers, records),) or with its next
+        # bucket after; an inner node's (child, key, child...), first).
+        if len(state[0]) != 2:
+            continue
+        numbers, packed = state[0]
+        assert isinstance(numbers, bytes) and isinstance(packed, bytes)
+        for record in records.unpackRecords(packed):
+            byLength.setdefault(len(record), []).append(record)
+    # Two storages of 264 tracks each, one with a custom track class.
+    assert sorted((n, len(r)) for n, r in byLength.items()) == [
+        (len(RECORD), 264), (len(SUBCLASS_RECORD), 264)]
+    plain = byLength[len(RECORD)]
+    assert {type(r[0]) for r in plain} == {str} \
+        and {type(r[4]) for r in plain} == {dict}
+    assert ('drill', 2, 'user000', T0 + 100, {'answer': 'x'}) in plain
+    assert {(r[5], r[6]) for r in byLength[len(SUBCLASS_RECORD)]} == \
+        {(AnswerTrack, None)}
+
+
+def rawRecord(record):
+    unpickler = pickle.Unpickler(io.BytesIO(record))
+    unpickler.persistent_load = lambda ref: ref
+    unpickler.load()            # the class
+    return unpickler.load()
 
 
 # What the usage layer keeps in a storage, as tracks of its tasks: the data
@@ -315,6 +367,8 @@ def test_each_evolve_step_turns_one_generation_into_the_next():
     assert old == {'_lastTracks': table, 'runs': 1}     # not changed
     gen1 = {'_userTracks': table, 'runs': 1, '_generation': 1}
     assert generations.STEPS[2](gen1) == gen1
+    gen2 = dict(gen1, _generation=2)
+    assert generations.STEPS[3](gen2) == gen2
     assert generations.evolveState(old) == {
         '_userTracks': table, 'runs': 1,
         '_generation': generations.GENERATION}
@@ -388,7 +442,8 @@ def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
     keys = rawState(path, '_userTracks')[0]
     assert isinstance(keys, bytes)
     numbers, tracks = rawState(path, '_tracks')[0]
-    assert isinstance(numbers, bytes) and len(tracks) == 7
+    assert isinstance(numbers, bytes) and isinstance(tracks, bytes)
+    assert len(records.unpackRecords(tracks)) == 7
     with Session(str(path), read_only=True, create=False) as session:
         storage = session.storage
         assert generations.storedGeneration(storage) == \
@@ -530,3 +585,78 @@ def test_the_hq_saves_only_classes_and_keys_of_the_layout(tmp_path):
     # The HQ's storages, one a user, are the tracker's kind.
     saved = savedLayout(path)
     assert saved == withoutOptional(saved)
+
+
+def test_a_generation_2_file_is_read_and_written_as_it_is(tmp_path):
+    path = openCopy(tmp_path, 'generation2.fs')
+    # Generation 2 saved each track as an object of its own.
+    numbers, tracks = rawState(path, '_tracks')[0]
+    assert isinstance(tracks, tuple) and len(tracks) == 7
+    with Session(str(path), create=False) as session:
+        storage = session.storage
+        assert generations.storedGeneration(storage) == 2
+        old = storage.getLastUserTrack('editor', 2, 'bob')
+        assert old.data == {'words': 512} and old._p_oid is not None
+        assert [t.data for t in storage.getUserTracks('quiz', 1, 'alice')] \
+            == [{'answer': 'Paris'}, {'answer': 'Lima'}]
+
+        def change(storage):
+            storage.updateTrack(storage.getLastUserTrack('editor', 2, 'bob'),
+                                {'words': 600}, timeStamp=T0 + 900)
+            storage.removeTrack(storage['0000001'])
+            return [storage.saveUserTrack('quiz', 0, f'u{i:03d}',
+                                          {'answer': 'Oslo'},
+                                          timeStamp=T0 + 1000 + i)
+                    for i in range(200)]
+        new = session.run(change)
+    with Session(str(path), read_only=True, create=False) as session:
+        storage = session.storage
+        assert len(storage) == 206
+        assert storage.getLastUserTrack('editor', 2, 'bob').data == \
+            {'words': 600}
+        # Old tracks are the objects they were, new ones records.
+        assert storage['0000004']._p_oid is not None
+        assert storage[new[0]]._p_oid is None
+        assert [t.__name__ for t in storage.query(userName='alice')] == \
+            ['0000003', '0000005', '0000007']
+        assert len(storage.query(taskId='quiz', timeFrom=T0 + 1000)) == 200
+        assert storage.check() == []
+
+
+def test_check_repair_stores_a_generation_2_file_as_records(tmp_path):
+    path = openCopy(tmp_path, 'generation2.fs')
+    assert any(trackkeys.oidOf(key) for key in
+               trackkeys.KeyTable._bucket_type._decode(
+                   rawState(path, '_userTracks')[0]))
+    result = run('check', '--repair', '--db', path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.splitlines() == [
+        f'{path}: stored schema generation 2 as generation '
+        f'{generations.GENERATION}',
+        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
+        f'with them']
+    numbers, tracks = rawState(path, '_tracks')[0]
+    assert [record[:4] for record in records.unpackRecords(tracks)] == [
+        ('quiz', 1, 'alice', T0), ('quiz', 1, 'bob', T0 + 60),
+        ('quiz', 1, 'alice', T0 + 120), ('editor', 2, 'bob', T0 + 300),
+        ('quiz', 3, 'alice', T0 + 360), ('quiz', 3, 'bob', T0 + 420),
+        ('quiz', 3, 'alice', T0 + 480)]
+    # The keys name no track objects any more.
+    assert {trackkeys.oidOf(key) for key in
+            trackkeys.KeyTable._bucket_type._decode(
+                rawState(path, '_userTracks')[0])} == {0}
+    with Session(str(path), read_only=True, create=False) as session:
+        storage = session.storage
+        assert generations.storedGeneration(storage) == \
+            generations.GENERATION
+        assert storage.getLastUserTrack('editor', 2, 'bob').data == \
+            {'words': 512}
+        assert [t.__name__ for t in storage.query(userName='alice')] == \
+            ['0000001', '0000003', '0000005', '0000007']
+        assert storage.check() == []
+
+
+def test_a_track_object_of_generation_2_keeps_its_saved_layout(tmp_path):
+    path = openCopy(tmp_path, 'generation2.fs')
+    saved = savedLayout(path)
+    assert {name: saved[name] for name in TRACK_OBJECT} == TRACK_OBJECT

@@ -34,7 +34,8 @@ from persistent import Persistent
 from ZODB.POSException import ConflictError
 from zope.interface import implementer
 
-from cybertools_tracking import generations, query, trackkeys, tracknumbers
+from cybertools_tracking import (
+    generations, query, records, trackkeys, tracknumbers)
 from cybertools_tracking.buckets import PackedIntKeys, PackedStrSet, PackedTree
 from cybertools_tracking.check import PROGRESS_STEP, checkStorage
 from cybertools_tracking.index import FieldIndex
@@ -92,6 +93,18 @@ class Track(Persistent):
             data = dict(self.data)
             data.update(newData)
             self.data = data    # a new dict, so the change is stored
+
+    # Tracks read from records are copies (see ``records``): two of the
+    # same track are equal, as are two rows of one table row.
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__name__ == other.__name__ \
+            and self.__parent__ is other.__parent__ \
+            and self.metadata == other.metadata and self.data == other.data
+
+    def __hash__(self):
+        return hash((type(self), self.__name__))
 
     def __repr__(self):
         md = self.metadata
@@ -179,12 +192,30 @@ def _numFromId(trackId):
 
 
 class TrackBucket(PackedIntKeys, LOBucket):
-    """A bucket of the track tree: its numbers are saved as one value, the
-    tracks as references (see ``buckets``)."""
+    """A bucket of the track tree: its numbers are saved as one value (see
+    ``buckets``), its track records as another (see ``records``); tracks
+    an older generation saved as objects of their own stay references."""
+
+    @staticmethod
+    def _encode(items):
+        packed = PackedIntKeys._encode(items)
+        if packed is not None:
+            values = records.packRecords(packed[1])
+            if values is not None:
+                packed = (packed[0], values)
+        return packed
+
+    @staticmethod
+    def _decode(packed):
+        keys, values = packed
+        if isinstance(values, bytes):
+            values = records.unpackRecords(values)
+        return PackedIntKeys._decode((keys, values))
 
 
 class TrackTree(PackedTree, LOBTree):
-    """Track number -> track.
+    """Track number -> track record (see ``records``; a Track object where
+    an older generation saved one).
 
     Concurrent writers all append here; every bucket split changes the
     parent node and makes the writers that went through it conflict.
@@ -265,13 +296,14 @@ class TrackingStorage(Persistent):
         num = _numFromId(trackId)
         if num is None:
             raise KeyError(trackId)
-        return self._tracks[num]
+        return self._trackAt(num)
 
     def get(self, trackId, default=None):
         num = _numFromId(trackId)
         if num is None:
             return default
-        return self._tracks.get(num, default)
+        value = self._tracks.get(num)
+        return default if value is None else self._track(num, value)
 
     def __contains__(self, trackId):
         num = _numFromId(trackId)
@@ -284,19 +316,22 @@ class TrackingStorage(Persistent):
         return list(self)
 
     def values(self):
-        return iter(self._tracks.values())
+        track = self._track
+        return (track(num, value) for num, value in self._tracks.items())
 
     def items(self):
-        return ((self.idFromNum(num), track)
-                for num, track in self._tracks.items())
+        track = self._track
+        return ((self.idFromNum(num), track(num, value))
+                for num, value in self._tracks.items())
 
     def itemsAfter(self, trackId):
         num = 0 if trackId == 0 and isInt(trackId) else _numFromId(trackId)
         if num is None:
             raise TypeError(f'itemsAfter takes a track id or number (0 for '
                             f'all tracks), not {trackId!r}')
-        return ((self.idFromNum(n), track)
-                for n, track in self._tracks.items(num + 1))
+        track = self._track
+        return ((self.idFromNum(n), track(n, value))
+                for n, value in self._tracks.items(num + 1))
 
     @property
     def indexAttributes(self):
@@ -388,7 +423,6 @@ class TrackingStorage(Persistent):
             # Never overwrite: that would lose a committed track silently.
             raise RuntimeError(f'track number {num} was handed out twice; '
                                f'the number allocator is broken')
-        self._adopt(track)
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self._startRun(taskId)
@@ -396,46 +430,52 @@ class TrackingStorage(Persistent):
                 values['runId'] = runId
         trackId = self.idFromNum(num)
         track.__name__, track.__parent__ = trackId, self
-        self._tracks[num] = track
+        self._tracks[num] = self._recordOf(track)
         self._count.change(1)
         self._indexTrack(num, track, values)
         self._moveRunEnd(runId, track.timeStamp)
         return trackId
 
+    # A track read from a record is a copy: the three methods below work
+    # on the stored values (``_numOf``'s current track), write the record
+    # back and bring the caller's copy up to date.
+
     def updateTrack(self, track, data, overwrite=False, timeStamp=None):
-        num = self._numOf(track)
+        num, current = self._numOf(track)
         checkData(data)
         timeStamp = toTimeStamp(getTimeStamp() if timeStamp is None
                                 else timeStamp)
         if overwrite:
             newData = dict(data)
         else:
-            newData = dict(track.data)
+            newData = dict(current.data)
             newData.update(data)
-        self._checkIndexable(self._indexEntries(track, newData))
-        key = self._keyOf(num, track)
+        self._checkIndexable(self._indexEntries(current, newData))
+        key = self._keyOf(num, current)
         # Everything that can fail has been checked; now change things.
-        old = self._indexEntries(track)
+        old = self._indexEntries(current)
         if key is not None:
             self._userTracks.remove(key)
-        track.update(data, overwrite)
-        track.timeStamp = timeStamp
-        self._indexTrack(num, track, old=old)
-        self._moveRunEnd(track.runId, track.timeStamp)
-        return track.__name__
+        current.update(data, overwrite)
+        current.timeStamp = timeStamp
+        self._store(num, current, track)
+        self._indexTrack(num, current, old=old)
+        self._moveRunEnd(current.runId, current.timeStamp)
+        return current.__name__
 
     def setTrackData(self, track, data):
-        num = self._numOf(track)
+        num, current = self._numOf(track)
         checkData(data)
-        self._checkIndexable(self._indexEntries(track, data))
-        old = self._indexEntries(track)
-        track.data = dict(data)
+        self._checkIndexable(self._indexEntries(current, data))
+        old = self._indexEntries(current)
+        current.data = dict(data)
+        self._store(num, current, track)
         # Data is not in the track's key: only the field indexes change.
-        self._indexFields(num, self._indexEntries(track), old)
-        return track.__name__
+        self._indexFields(num, self._indexEntries(current), old)
+        return current.__name__
 
     def removeTrack(self, track):
-        num = self._numOf(track)
+        num, track = self._numOf(track)
         key = self._keyOf(num, track)
         # Everything that can fail has been checked; now change things.
         old = self._indexEntries(track)
@@ -471,9 +511,9 @@ class TrackingStorage(Persistent):
         self.runUsers = LOBTree()
         total = self._count()
         count = 0
-        for num, track in self._tracks.items():
+        for num, value in self._tracks.items():
             try:
-                self._indexTrack(num, track)
+                self._indexTrack(num, self._track(num, value))
             except (TypeError, ValueError, OverflowError) as exc:
                 # The old tables come back: a failed reindex changes none.
                 (self.indexes, self._userTracks, self._taskRuns,
@@ -593,12 +633,36 @@ class TrackingStorage(Persistent):
             if not users:
                 del runUsers[runId]
 
-    def _adopt(self, track):
-        """Give a new track its oid now: it goes into the user-track
-        table's key."""
+    # records
+
+    def _recordOf(self, track):
+        """What the track tree holds for a track: its record, or the track
+        itself for an object that cannot be one (it then gets its oid now,
+        as the user-track table's key holds it)."""
+        record = records.recordOf(track, Track)
+        if record is not None:
+            return record
         jar = self._p_jar
         if jar is not None:
             jar.add(track)
+        return track
+
+    def _track(self, num, value):
+        """The track of what the track tree holds under num."""
+        if type(value) is tuple:
+            return records.materialise(value, num, self, Track)
+        return value
+
+    def _trackAt(self, num):
+        return self._track(num, self._tracks[num])
+
+    def _store(self, num, current, track):
+        """Save a changed track (current, as ``_numOf`` gave it) and make
+        the caller's copy (track) say the same."""
+        if current is not track:
+            self._tracks[num] = self._recordOf(current)
+            for name in records.FIELDS:
+                setattr(track, name, getattr(current, name))
 
     def _moveRunEnd(self, runId, timeStamp):
         run = self.runs.get(runId)
@@ -624,10 +688,18 @@ class TrackingStorage(Persistent):
         return key
 
     def _numOf(self, track):
+        """(number, the track as stored) of a track of this storage: a
+        track object an older generation saved is itself; a copy made
+        from a record (which the caller may hold since before another
+        change) is made again from the record."""
         num = _numFromId(getattr(track, '__name__', None))
-        if num is None or self._tracks.get(num) is not track:
-            raise KeyError(f'{track!r} is not a track of this storage')
-        return num
+        value = None if num is None else self._tracks.get(num)
+        if value is track:
+            return num, track
+        if type(value) is tuple and isinstance(track, Track) \
+                and getattr(track, '__parent__', None) is self:
+            return num, self._track(num, value)
+        raise KeyError(f'{track!r} is not a track of this storage')
 
     def _cursor(self):
         # Volatile: each connection has its own copy of this object, so

@@ -146,7 +146,7 @@ def _walkTracks(storage, derived, problems, progress, total):
         try:
             if items is None:
                 items = iter(storage._tracks.items())
-            num, track = next(items)
+            num, value = next(items)
         except StopIteration:
             break
         except Exception as exc:
@@ -157,6 +157,7 @@ def _walkTracks(storage, derived, problems, progress, total):
             break
         count += 1
         try:
+            track = storage._track(num, value)
             track._p_activate()
         except Exception as exc:
             problems.unreadable(f'track {num} cannot be loaded', exc)

@@ -23,7 +23,7 @@ and a store step rewrites those objects when the storage is evolved
 
 from ZODB.POSException import POSError
 
-GENERATION = 2
+GENERATION = 3
 GENERATION_ATTRIBUTE = '_generation'
 
 
@@ -52,7 +52,16 @@ def _evolve2(state):
     return dict(state)
 
 
-STEPS = {1: _evolve1, 2: _evolve2}
+def _evolve3(state):
+    """Generation 3: a new track is saved as a record inside its bucket of
+    the track tree (see ``records``), not as an object of its own, and
+    its user-track table key carries no oid. The code reads the tracks an
+    older generation saved as objects beside records, so an older file is
+    read as it is."""
+    return dict(state)
+
+
+STEPS = {1: _evolve1, 2: _evolve2, 3: _evolve3}
 
 
 def _store2(storage):
@@ -63,7 +72,20 @@ def _store2(storage):
     storage.reindexTracks()
 
 
-STORE_STEPS = {2: _store2}
+def _store3(storage):
+    """Save every track an older generation saved as an object of its own
+    as a record in its bucket, then rebuild the tables (their keys lose
+    the tracks' oids); the objects are left to a pack to remove."""
+    tracks = storage._tracks
+    for num, value in list(tracks.items()):
+        if type(value) is not tuple:
+            record = storage._recordOf(value)
+            if record is not value:
+                tracks[num] = record
+    storage.reindexTracks()
+
+
+STORE_STEPS = {2: _store2, 3: _store3}
 
 
 def generationOf(state):

@@ -7,10 +7,13 @@ their arguments to the functions below, which gather sorted track numbers
 first and load tracks only as the caller reads them (``TrackList``).
 """
 
+from functools import partial
+
 from BTrees.LLBTree import LLTreeSet, intersection, multiunion
 from ZODB.utils import p64
 
 from cybertools_tracking import trackkeys
+from cybertools_tracking.records import bucketsHolding
 from cybertools_tracking.results import TrackList
 from cybertools_tracking.timestamps import toTimeStamp
 from cybertools_tracking.validation import (
@@ -32,9 +35,10 @@ def query(storage, criteria):
         def fetch(num):
             return trackAt(storage, num, oids.get(num))
     else:
-        fetch = storage._tracks.__getitem__
+        fetch = storage._trackAt
     return TrackList(fetch, nums, limit, reverse, jar=storage._p_jar,
-                     oids=oids)
+                     oids=oids, holders=partial(bucketsHolding,
+                                                storage._tracks))
 
 
 def select(storage, criteria, oids=None):
@@ -240,4 +244,4 @@ def trackAt(storage, num, oid):
             pass
         # A key pointing elsewhere is damage check() reports; the track
         # tree still has the right answer.
-    return storage._tracks[num]
+    return storage._trackAt(num)

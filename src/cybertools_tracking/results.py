@@ -21,13 +21,14 @@ class TrackList(Sequence):
     ``limit`` keeps the first that many in that order.
 
     With ``jar`` (the storage's connection) tracks read in a row are
-    loaded in batches; ``oids`` ({number: oid as int}) names the tracks
-    whose oids the query already knows, so they are asked for without
-    loading anything first.
+    loaded in batches: ``holders(numbers)`` gives the persistent objects
+    that hold those tracks (the track tree's buckets), which are asked
+    for in one request; ``oids`` ({number: oid as int}) names tracks saved
+    as objects of their own whose oids the query already knows.
     """
 
     def __init__(self, fetch, nums, limit=None, reverse=False, jar=None,
-                 oids=None):
+                 oids=None, holders=None):
         self._fetch = fetch
         self._source = nums
         self._limit = limit
@@ -35,6 +36,7 @@ class TrackList(Sequence):
         self._nums = None
         self._jar = jar
         self._oids = oids or {}
+        self._holders = holders
 
     @property
     def nums(self):
@@ -113,11 +115,19 @@ class TrackList(Sequence):
                 if all(oids.get(num) for num in batch):   # 0: none known
                     jar.prefetch([p64(oids[num]) for num in batch])
                 else:
-                    # The track tree hands out tracks without loading
-                    # them (ghosts); load those in one request.
+                    if self._holders is not None:
+                        holders = [holder for holder in self._holders(batch)
+                                   if holder._p_changed is None]
+                        if len(holders) > 1:
+                            jar.prefetch(holders)
+                    # Tracks an older generation saved as objects come
+                    # out of the tree unloaded (ghosts); load those in one
+                    # request.
                     tracks = [fetch(num) for num in batch]
-                    jar.prefetch([track for track in tracks
-                                  if getattr(track, '_p_changed', 0) is None])
+                    ghosts = [track for track in tracks
+                              if getattr(track, '_p_changed', 0) is None]
+                    if ghosts:
+                        jar.prefetch(ghosts)
                     yield from tracks
                     continue
             yield from map(fetch, batch)
