@@ -221,7 +221,7 @@ def test_tracks_are_saved_as_records_in_the_track_tree(tmp_path):
     plain = byLength[len(RECORD)]
     assert {type(r[0]) for r in plain} == {str} \
         and {type(r[4]) for r in plain} == {dict}
-    assert ('drill', 2, 'user000', T0 + 100, {'answer': 'x'}) in plain
+    assert ('drill', 3, 'user000', T0 + 100, {'answer': 'x'}) in plain
     assert {(r[5], r[6]) for r in byLength[len(SUBCLASS_RECORD)]} == \
         {(AnswerTrack, None)}
 
