@@ -837,6 +837,8 @@ def test_run_queries_follow_the_users_of_each_run(db):
         == ids + [other]
     assert storage.query(runId=runId, userName='u2') == [storage[ids[1]]]
     assert storage.query(runId=999) == []
+    assert storage.getRunUserNames(runId) == ['u1', 'u2']
+    assert storage.getRunUserNames(999) == []
     storage.removeTrack(storage[ids[0]])
     assert sorted(storage.runUsers[runId]) == ['u1', 'u2']
     storage.removeTrack(storage[ids[2]])
@@ -869,4 +871,26 @@ def test_one_task_one_user_queries_read_only_the_runs_with_the_task(db):
     storage.removeTrack(storage.query(taskId='b', userName='v')[0])
     assert storage.getUserNames('b') == ['u']
     db.commit()
+    assert storage.check() == []
+
+
+def test_a_run_of_one_user_keeps_the_name_alone(storage):
+    # The run-user table holds a run's only user as the name itself (no
+    # set to write per new run); a second user makes it a set.
+    storage.saveUserTrack('t', 0, 'u1', {}, timeStamp=T0)
+    runId = storage.getRun('t').id
+    assert storage.runUsers[runId] == 'u1'
+    storage.saveUserTrack('t', 0, 'u1', {}, timeStamp=T0 + 1)
+    assert storage.runUsers[runId] == 'u1'
+    assert [t.userName for t in storage.query(runId=runId)] == ['u1', 'u1']
+    storage.saveUserTrack('t', 0, 'u2', {}, timeStamp=T0 + 2)
+    assert list(storage.runUsers[runId]) == ['u1', 'u2']
+    assert storage.getRunUserNames(runId) == ['u1', 'u2']
+    assert storage.check() == []
+    other = storage.startRun('t')
+    trackId = storage.saveUserTrack('t', 0, 'u3', {}, timeStamp=T0 + 3)
+    assert storage.runUsers[other] == 'u3'
+    storage.removeTrack(storage[trackId])
+    assert other not in storage.runUsers
+    assert storage.query(runId=other) == []
     assert storage.check() == []

@@ -5,6 +5,7 @@ words that name it; a reindex must clear what it can."""
 import pytest
 
 from cybertools_tracking import trackkeys
+from cybertools_tracking.btree import UserNames
 from cybertools_tracking.check import PROGRESS_STEP, Unreadable
 
 from storage_fixtures import T0, changeStored, storeAsObject
@@ -31,7 +32,7 @@ def plantedProblems(db, plant):
 
 PLANTS = {
     'the run-user table misses a user': (
-        lambda s: s.runUsers[1].remove('u2'),
+        lambda s: s.runUsers.__setitem__(1, UserNames(('u1', 'u3'))),
         ["run-user table for run 1 holds ['u1', 'u3'], tracks say ['u1', "
          "'u2', 'u3']"]),
     'taskId index has a wrong value': (

@@ -460,8 +460,10 @@ def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
             == [('quiz', 'alice', 1), ('quiz', 'alice', 3),
                 ('editor', 'bob', 2), ('quiz', 'bob', 1), ('quiz', 'bob', 3)]
         assert storage.getTaskIds() == ['editor', 'quiz']
-        assert {run: list(users) for run, users in storage.runUsers.items()} \
+        assert {run: storage.getRunUserNames(run)
+                for run in storage.runUsers.keys()} \
             == {1: ['alice', 'bob'], 2: ['bob'], 3: ['alice', 'bob']}
+        assert storage.runUsers[2] == 'bob'     # a run's only user
         assert [t.__name__ for t in storage.query(runId=1)] == \
             ['0000001', '0000002', '0000003']
         assert storage.check() == []

@@ -32,6 +32,7 @@ from BTrees.LOBTree import LOBTree, LOBucket
 from BTrees.OOBTree import OOBTree, OOSet, OOTreeSet
 from persistent import Persistent
 from ZODB.POSException import ConflictError
+from ZODB.utils import u64
 from zope.interface import implementer
 
 from cybertools_tracking import (
@@ -410,6 +411,8 @@ class TrackingStorage(Persistent):
             if track is not None:
                 return self.updateTrack(track, data, overwrite,
                                         timeStamp=timeStamp)
+        if self.trackFactory is Track and 'runId' not in self.indexes:
+            return self._savePlain(taskId, runId, userName, data, timeStamp)
         track = self.trackFactory(taskId, runId, userName, data)
         if timeStamp is not None:
             track.timeStamp = timeStamp
@@ -439,6 +442,40 @@ class TrackingStorage(Persistent):
     # A track read from a record is a copy: the three methods below work
     # on the stored values (``_numOf``'s current track), write the record
     # back and bring the caller's copy up to date.
+
+    def _savePlain(self, taskId, runId, userName, data, timeStamp):
+        """saveUserTrack for the plain Track, its arguments checked: the
+        record is made without a Track object, its index values without
+        dicts (the same entries as the general way, which an index over
+        runIds, of a generation 1 storage, still takes)."""
+        if timeStamp is None:
+            timeStamp = getTimeStamp()
+        data = dict(data)
+        entries = []
+        for attr, index in self.indexes.items():
+            if attr == 'taskId':
+                value = taskId
+            elif attr == 'timeStamp':
+                value = timeStamp
+            else:
+                value = data.get(attr)
+            index.checkValue(value)
+            entries.append((index, value))
+        num = tracknumbers.nextNumber(self._numbers, self._cursor())
+        tracks = self._tracks
+        if num in tracks:
+            raise RuntimeError(f'track number {num} was handed out twice; '
+                               f'the number allocator is broken')
+        # Everything that can fail has been checked; now change things.
+        if not runId:
+            runId = self._startRun(taskId)
+        tracks[num] = (taskId, runId, userName, timeStamp, data)
+        self._count.change(1)
+        for index, value in entries:
+            index.index(num, value)
+        self._keyTrack(num, taskId, runId, userName, timeStamp, 0)
+        self._moveRunEnd(runId, timeStamp)
+        return '%07i' % num
 
     def updateTrack(self, track, data, overwrite=False, timeStamp=None):
         num, current = self._numOf(track)
@@ -547,23 +584,34 @@ class TrackingStorage(Persistent):
         indexed under, None for a new track."""
         self._indexFields(num, self._indexEntries(track)
                           if values is None else values, old)
-        self._userTracks.insert(trackkeys.trackKey(num, track))
-        userName = track.userName
-        users = self.taskUsers.get(track.taskId)
+        oid = track._p_oid
+        self._keyTrack(num, track.taskId, track.runId, track.userName,
+                       track.timeStamp, 0 if oid is None else u64(oid))
+
+    def _keyTrack(self, num, taskId, runId, userName, timeStamp, oid):
+        """Key track number num in the user-track table and the task-user,
+        task-run and run-user tables."""
+        self._userTracks.insert(trackkeys.makeKey(
+            userName, runId, taskId, timeStamp, num, oid))
+        users = self.taskUsers.get(taskId)
         if users is None:
-            users = self.taskUsers[track.taskId] = UserNames()
+            users = self.taskUsers[taskId] = UserNames()
         if userName not in users:
             users.insert(userName)
         taskRuns = self._taskRuns
         if taskRuns is not None:
-            taskRuns.insert(trackkeys.taskKey(track.taskId, userName,
-                                              track.runId))
+            taskRuns.insert(trackkeys.taskKey(taskId, userName, runId))
         runUsers = self.runUsers
         if runUsers is not None:
-            users = runUsers.get(track.runId)
+            users = runUsers.get(runId)
             if users is None:
-                users = runUsers[track.runId] = UserNames()
-            if userName not in users:
+                # Most runs have one user (a session): the name alone,
+                # in the table's bucket, saves writing a set per new run.
+                runUsers[runId] = userName
+            elif type(users) is str:
+                if users != userName:
+                    runUsers[runId] = UserNames((users, userName))
+            elif userName not in users:
                 users.insert(userName)
 
     def _indexFields(self, num, values, old=None):
@@ -628,7 +676,10 @@ class TrackingStorage(Persistent):
                 self._userTracks, trackkeys.prefix(userName, runId)):
             return
         users = runUsers.get(runId)
-        if users is not None and userName in users:
+        if users == userName:
+            del runUsers[runId]
+        elif users is not None and type(users) is not str \
+                and userName in users:
             users.remove(userName)
             if not users:
                 del runUsers[runId]
@@ -724,6 +775,14 @@ class TrackingStorage(Persistent):
 
     def getLastUserTrack(self, taskId, runId, userName):
         return query.lastUserTrack(self, taskId, runId, userName)
+
+    def getRunUserNames(self, runId):
+        """The names of the users with tracks in run runId, sorted; None
+        in a storage of generation 1 or older (it has no run-user
+        table until it is evolved)."""
+        if self.runUsers is None:
+            return None
+        return query.runUserNames(self.runUsers.get(runId))
 
     def getUserNames(self, taskId):
         return list(self.taskUsers.get(taskId, ()))

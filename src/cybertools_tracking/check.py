@@ -17,6 +17,7 @@ import threading
 from ZODB.utils import oid_repr, u64
 
 from cybertools_tracking import trackkeys
+from cybertools_tracking.query import runUserNames
 
 # How many tracks go by between two calls of a progress callback.
 PROGRESS_STEP = 1000
@@ -261,7 +262,8 @@ def _checkRunUsers(storage, derived, problems):
     if storage.runUsers is None:
         return          # an older generation: its runId index is checked
     stored = _safe(problems, 'the run-user table', lambda: {
-        runId: set(users) for runId, users in storage.runUsers.items()})
+        runId: set(runUserNames(users))
+        for runId, users in storage.runUsers.items()})
     if stored is not None:
         _compareSets(stored, derived.runUsers,
                      lambda runId: f'run-user table for run {runId}',

@@ -55,9 +55,10 @@ def _evolve2(state):
 def _evolve3(state):
     """Generation 3: a new track is saved as a record inside its bucket of
     the track tree (see ``records``), not as an object of its own, and
-    its user-track table key carries no oid. The code reads the tracks an
-    older generation saved as objects beside records, so an older file is
-    read as it is."""
+    its user-track table key carries no oid; the run-user table holds a
+    run's only user as the name alone, not a set. The code reads the
+    tracks an older generation saved as objects beside records, and sets
+    of one user, so an older file is read as it is."""
     return dict(state)
 
 

@@ -10,8 +10,13 @@ from zope.interface import Attribute, Interface
 class ITrack(Interface):
     """Data saved by a user for a task within a run.
 
-    A track is persistent; its metadata (``taskId``, ``runId``,
-    ``userName``, ``timeStamp``) is indexed by the storage that holds it.
+    Its metadata (``taskId``, ``runId``, ``userName``, ``timeStamp``) is
+    indexed by the storage that holds it. The storage saves a track as a
+    record in a bucket of its track tree: a track read from it is a copy
+    of that record (equal to any other copy of it, ``==``), and changing
+    the copy changes nothing stored; the storage's ``updateTrack``,
+    ``setTrackData`` and ``removeTrack`` change the record and its index
+    entries together, and bring the copy passed to them up to date.
     """
 
     taskId = Attribute("str: the task this track belongs to (non-empty).")
@@ -49,8 +54,9 @@ class ITrack(Interface):
 
         newData: a mapping. With overwrite false it is merged into the
         existing data (its keys win); with overwrite true it replaces it.
-        Raises TypeError if newData is not a mapping. Does not reindex:
-        call the storage's ``updateTrack`` for that.
+        Raises TypeError if newData is not a mapping. Changes this object
+        only: call the storage's ``updateTrack`` to save the change and
+        reindex.
         """
 
 
@@ -239,6 +245,11 @@ class ITrackingStorage(Interface):
     def getUserNames(taskId):
         """Return the sorted list of user names that saved tracks for the
         task."""
+
+    def getRunUserNames(runId):
+        """Return the sorted list of user names that saved tracks in run
+        runId ([] for a run without tracks or an unknown one); None for a
+        storage of schema generation 1 or older not yet evolved."""
 
     def getTaskIds():
         """Return the sorted list of task ids that have tracks."""

@@ -121,15 +121,23 @@ def runNums(storage, value, oids=None):
                         f'({type(value).__name__}) cannot be compared '
                         f'with the indexed values (int)')
     table, pairs = storage._userTracks, []
-    runUsers = storage.runUsers
-    users = runUsers.get(value) \
-        if runUsers is not None and 0 < value < 2 ** 63 else None
+    users = storage.getRunUserNames(value) if 0 < value < 2 ** 63 else None
     for userName in users or ():
         pairs.extend(trackkeys.pairsOf(
             table, trackkeys.prefix(userName, value)))
     if oids is not None:
         oids.update(pairs)
     return LLTreeSet([num for num, oid in pairs])
+
+
+def runUserNames(users):
+    """The user names a value of the run-user table holds: a set of them,
+    or one name alone (a run's only user), or None."""
+    if users is None:
+        return []
+    if type(users) is str:
+        return [users]
+    return list(users)
 
 
 def taskUserPair(storage, criteria):
