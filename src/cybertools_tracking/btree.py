@@ -705,7 +705,10 @@ class TrackingStorage(Persistent):
         return value
 
     def _trackAt(self, num):
-        return self._track(num, self._tracks[num])
+        value = self._tracks[num]
+        if type(value) is tuple:
+            return records.materialise(value, num, self, Track)
+        return value
 
     def _store(self, num, current, track):
         """Save a changed track (current, as ``_numOf`` gave it) and make

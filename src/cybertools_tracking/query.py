@@ -36,9 +36,15 @@ def query(storage, criteria):
             return trackAt(storage, num, oids.get(num))
     else:
         fetch = storage._trackAt
-    return TrackList(fetch, nums, limit, reverse, jar=storage._p_jar,
-                     oids=oids, holders=partial(bucketsHolding,
-                                                storage._tracks))
+    jar = storage._p_jar
+    # Finding the buckets a batch lies in costs a walk of the tree's
+    # inner nodes: worth it only where prefetch saves round trips (ZEO,
+    # RelStorage; a FileStorage has none).
+    holders = partial(bucketsHolding, storage._tracks) \
+        if jar is not None and hasattr(jar.db().storage, 'prefetch') \
+        else None
+    return TrackList(fetch, nums, limit, reverse, jar=jar, oids=oids,
+                     holders=holders)
 
 
 def select(storage, criteria, oids=None):
