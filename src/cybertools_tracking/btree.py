@@ -655,14 +655,15 @@ class TrackingStorage(Persistent):
                 index.checkValue(value)
 
     def _dropTaskUser(self, taskId, userName, runId):
+        if trackkeys.lastWith(self._userTracks, trackkeys.prefix(
+                userName, runId, taskId)) is not None:
+            return      # the user has more of the task in this run
         taskRuns = self._taskRuns
-        if taskRuns is not None and trackkeys.lastWith(
-                self._userTracks, trackkeys.prefix(
-                    userName, runId, taskId)) is None:
+        if taskRuns is not None:
             key = trackkeys.taskKey(taskId, userName, runId)
             if key in taskRuns:
                 taskRuns.remove(key)
-        if query.taskUserPairs(self, taskId, userName, first=True):
+        if query.hasTaskUserTracks(self, taskId, userName):
             return
         users = self.taskUsers.get(taskId)
         if users is not None and userName in users:

@@ -159,23 +159,31 @@ def taskUserPair(storage, criteria):
     return None
 
 
-def taskUserPairs(storage, taskId, userName, first=False):
+def taskUserPairs(storage, taskId, userName):
     """(number, oid) of the user's tracks for the task (unsorted), from one
     range of the user-track table per run of the user that has tracks of
     the task (the task-run table names them; in a storage of an older
-    generation, every run of the user); with first, stop at the first run
-    that has any."""
+    generation, every run of the user)."""
     table, pairs = storage._userTracks, []
-    if storage._taskRuns is not None:
-        runs = trackkeys.runsOfTaskUser(storage._taskRuns, taskId, userName)
-    else:
-        runs = trackkeys.runsOf(table, userName)
-    for runId in runs:
+    for runId in _taskUserRuns(storage, taskId, userName):
         pairs.extend(trackkeys.pairsOf(
             table, trackkeys.prefix(userName, runId, taskId)))
-        if first and pairs:
-            break
     return pairs
+
+
+def hasTaskUserTracks(storage, taskId, userName):
+    """Whether the user has tracks of the task: a lookup per run, however
+    many tracks each run has."""
+    table = storage._userTracks
+    return any(trackkeys.lastWith(table, trackkeys.prefix(
+        userName, runId, taskId)) is not None
+        for runId in _taskUserRuns(storage, taskId, userName))
+
+
+def _taskUserRuns(storage, taskId, userName):
+    if storage._taskRuns is not None:
+        return trackkeys.runsOfTaskUser(storage._taskRuns, taskId, userName)
+    return trackkeys.runsOf(storage._userTracks, userName)
 
 
 def lookup(index, value):
