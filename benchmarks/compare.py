@@ -51,9 +51,7 @@ largest size (per-call time grows at most 2x). Then:
 ``--workload taskruns`` a run per user and task (about 45 runs a user);
 every run also measures what one track committed alone adds to the
 project's FileStorage next to SQLite's write-ahead log (bar <= 5 KB,
-``--single-commits``). The peer ``packed`` is the alternative layout of
-``alternative.py`` (tracks stored inside the track tree's buckets),
-measured beside the project's.
+``--single-commits``).
 
 The exit status is 1 when a bar is missed. The SQLite peer is what
 AnonymousUsage stored in: one table, an index on each of the four columns
@@ -573,16 +571,6 @@ try:
     PEERS['postgres'] = pgpeers.PostgresPeer
 except ImportError:         # no psycopg2: no PostgreSQL peers
     pgpeers = None
-
-
-def _packedPeer(directory):
-    # The alternative layout (tracks inside the track tree's buckets), in
-    # benchmarks/alternative.py: measured, not the project's storage.
-    from alternative import PackedPeer
-    return PackedPeer(directory, ProjectPeer)
-
-
-PEERS['packed'] = _packedPeer
 
 
 # measuring

@@ -591,8 +591,15 @@ class TrackingStorage(Persistent):
     def _keyTrack(self, num, taskId, runId, userName, timeStamp, oid):
         """Key track number num in the user-track table and the task-user,
         task-run and run-user tables."""
-        self._userTracks.insert(trackkeys.makeKey(
+        table = self._userTracks
+        seen = trackkeys.lastWith(table, trackkeys.prefix(
+            userName, runId, taskId)) is not None
+        table.insert(trackkeys.makeKey(
             userName, runId, taskId, timeStamp, num, oid))
+        if seen:
+            # The user has tracks of the task in this run: the other tables
+            # know the three already (check() holds them to that).
+            return
         users = self.taskUsers.get(taskId)
         if users is None:
             users = self.taskUsers[taskId] = UserNames()
