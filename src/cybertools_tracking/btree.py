@@ -718,6 +718,27 @@ class TrackingStorage(Persistent):
             return records.materialise(value, num, self, Track)
         return value
 
+    def _tracksAt(self, nums):
+        """The tracks numbered nums, one after the other: ``_trackAt``
+        in one loop, which is most of the cost of reading tracks that are
+        in memory already."""
+        tracks, new, materialise = self._tracks, Track.__new__, \
+            records.materialise
+        for num in nums:
+            value = tracks[num]
+            if type(value) is tuple and len(value) == records.PLAIN:
+                track = new(Track)
+                values = track.__dict__
+                (values['taskId'], values['runId'], values['userName'],
+                 values['timeStamp'], values['data']) = value
+                values['__name__'] = '%07i' % num
+                values['__parent__'] = self
+                yield track
+            elif type(value) is tuple:
+                yield materialise(value, num, self, Track)
+            else:
+                yield value
+
     def _store(self, num, current, track):
         """Save a changed track (current, as ``_numOf`` gave it) and make
         the caller's copy (track) say the same."""

@@ -31,20 +31,21 @@ def query(storage, criteria):
     reverse = bool(criteria.pop('reverse', False))
     oids = {}
     nums = select(storage, criteria, oids)
-    if oids:
+    if any(oids.values()):
+        # Keys of tracks an older generation saved as objects name them.
         def fetch(num):
             return trackAt(storage, num, oids.get(num))
+        fetchMany = None
     else:
-        fetch = storage._trackAt
+        fetch, fetchMany = storage._trackAt, storage._tracksAt
     jar = storage._p_jar
-    # Finding the buckets a batch lies in costs a walk of the tree's
-    # inner nodes: worth it only where prefetch saves round trips (ZEO,
-    # RelStorage; a FileStorage has none).
-    holders = partial(bucketsHolding, storage._tracks) \
-        if jar is not None and hasattr(jar.db().storage, 'prefetch') \
-        else None
+    # Batches are worth gathering only where prefetch saves round trips
+    # (ZEO, RelStorage; a FileStorage has none); finding the buckets a
+    # batch lies in costs a walk of the tree's inner nodes.
+    if jar is None or not hasattr(jar.db().storage, 'prefetch'):
+        return TrackList(fetch, nums, limit, reverse, fetchMany=fetchMany)
     return TrackList(fetch, nums, limit, reverse, jar=jar, oids=oids,
-                     holders=holders)
+                     holders=partial(bucketsHolding, storage._tracks))
 
 
 def select(storage, criteria, oids=None):

@@ -18,7 +18,8 @@ class TrackList(Sequence):
     Only numbers are gathered when the query runs; a track is loaded when
     it is read, so asking for ten of a million matches loads ten. With
     ``reverse`` the highest numbers (the newest tracks) come first;
-    ``limit`` keeps the first that many in that order.
+    ``limit`` keeps the first that many in that order. ``fetchMany(numbers)``,
+    when given, loads tracks read in a row without a call per track.
 
     With ``jar`` (the storage's connection) tracks read in a row are
     loaded in batches: ``holders(numbers)`` gives the persistent objects
@@ -28,8 +29,9 @@ class TrackList(Sequence):
     """
 
     def __init__(self, fetch, nums, limit=None, reverse=False, jar=None,
-                 oids=None, holders=None):
+                 oids=None, holders=None, fetchMany=None):
         self._fetch = fetch
+        self._fetchMany = fetchMany
         self._source = nums
         self._limit = limit
         self._reverse = reverse
@@ -103,7 +105,10 @@ class TrackList(Sequence):
         prefetched before it is read."""
         fetch, jar = self._fetch, self._jar
         if jar is None:
-            yield from map(fetch, nums)
+            if self._fetchMany is not None:
+                yield from self._fetchMany(nums)
+            else:
+                yield from map(fetch, nums)
             return
         oids = self._oids
         nums = iter(nums)
