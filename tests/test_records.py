@@ -1,0 +1,163 @@
+"""Track records (``records``): tracks saved as tuples inside the track
+tree's buckets, on every engine. Two connections changing tracks of one
+bucket merge, as two tracks saved as objects of their own did; what the
+record form cannot hold is saved plainly, where ZODB sees it."""
+
+import pickle
+
+import pytest
+import transaction
+from persistent.mapping import PersistentMapping
+from ZODB.POSException import ConflictError
+
+from cybertools_tracking import records
+from cybertools_tracking.db import getStorage, openDB, pack
+
+from storage_fixtures import T0, StateTrack
+
+
+@pytest.fixture
+def two(dbspec):
+    """Two connections to one database, each with its transaction
+    manager; a committed storage with ten tracks in one bucket."""
+    db = openDB(dbspec)
+    tms = [transaction.TransactionManager() for _ in range(2)]
+    conns = [db.open(transaction_manager=tm) for tm in tms]
+    first = getStorage(conns[0])
+    for i in range(10):
+        first.saveUserTrack('t', 0, f'u{i % 2}', {'i': i}, timeStamp=T0 + i)
+    tms[0].commit()
+    conns[1].sync()
+    yield db, tms, [getStorage(conn) for conn in conns]
+    for tm, conn in zip(tms, conns):
+        tm.abort()
+        conn.close()
+    db.close()
+
+
+def test_saves_of_two_connections_into_one_bucket_merge(two):
+    db, tms, (one, other) = two
+    # Twelve tracks: the tree keeps its one bucket in its own record.
+    a = one.saveUserTrack('t', 0, 'u0', {'from': 'one'}, timeStamp=T0 + 20)
+    b = other.saveUserTrack('t', 0, 'u1', {'from': 'other'},
+                            timeStamp=T0 + 21)
+    assert a != b
+    tms[0].commit()
+    tms[1].commit()          # merged by conflict resolution, not refused
+    tms[0].begin()
+    assert [one[a].data, one[b].data] == [{'from': 'one'},
+                                          {'from': 'other'}]
+    assert len(one) == 12
+    assert one.check() == []
+
+
+def test_updates_of_two_tracks_of_one_bucket_merge(two):
+    db, tms, (one, other) = two
+    one.updateTrack(one['0000002'], {'by': 'one'}, timeStamp=T0 + 50)
+    other.updateTrack(other['0000003'], {'by': 'other'}, timeStamp=T0 + 51)
+    tms[0].commit()
+    tms[1].commit()
+    tms[0].begin()
+    assert one['0000002'].data == {'i': 1, 'by': 'one'}
+    assert one['0000003'].data == {'i': 2, 'by': 'other'}
+    assert one.getLastUserTrack('t', 1, 'u1').data == {'i': 1, 'by': 'one'}
+    assert one.check() == []
+
+
+def test_updates_of_one_track_by_two_connections_conflict(two):
+    db, tms, (one, other) = two
+    one.updateTrack(one['0000004'], {'by': 'one'}, timeStamp=T0 + 50)
+    other.updateTrack(other['0000004'], {'by': 'other'}, timeStamp=T0 + 51)
+    tms[0].commit()
+    with pytest.raises(ConflictError):
+        tms[1].commit()
+    tms[1].abort()
+    tms[0].begin()
+    assert one['0000004'].data == {'i': 3, 'by': 'one'}
+    assert one.check() == []
+
+
+def test_a_track_holding_a_persistent_object_keeps_it_through_a_pack(
+        tmp_path):
+    # The record form would hide the reference from ZODB (and its pack):
+    # such a bucket is saved plainly.
+    path = str(tmp_path / 'refs.fs')
+    db = openDB(path)
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    storage = getStorage(conn)
+    note = PersistentMapping({'text': 'kept'})
+    trackId = storage.saveUserTrack('t', 0, 'u', {'note': note})
+    storage.saveUserTrack('t', 0, 'u', {'plain': 1})
+    tm.commit()
+    noteOid = note._p_oid
+    assert noteOid is not None
+    conn.close()
+    pack(db)
+    db.close()
+    db = openDB(path)
+    try:
+        conn = db.open(transaction_manager=transaction.TransactionManager())
+        stored = getStorage(conn)
+        # The same object, loaded by its reference, not a copy inside the
+        # bucket's record.
+        assert stored[trackId].data['note']._p_oid == noteOid
+        assert stored[trackId].data['note']['text'] == 'kept'
+        assert stored.check() == []
+        conn.close()
+    finally:
+        db.close()
+
+
+def test_packing_refuses_what_must_stay_a_reference_and_keeps_plain_data():
+    plain = [('t', 1, 'u', T0, {'n': 1, 'when': (1, 2.5), 'b': b'x'})]
+    assert records.unpackRecords(records.packRecords(plain)) == tuple(plain)
+    assert records.packRecords(
+        [('t', 1, 'u', T0, {'ref': PersistentMapping()})]) is None
+    # Not a record at all (a track an older generation saved as an
+    # object sits beside records): the bucket is saved plainly.
+    assert records.packRecords([plain[0], PersistentMapping()]) is None
+
+
+def test_a_value_nothing_can_save_is_refused_at_commit_and_nothing_kept(
+        db):
+    storage = db.storage
+    storage.saveUserTrack('t', 0, 'u', {'ok': 1})
+    db.commit()
+    storage.saveUserTrack('t', 0, 'u', {'lock': pickle})   # a module
+    with pytest.raises(Exception):
+        db.commit()
+    db.tm.abort()
+    assert [t.data for t in storage.values()] == [{'ok': 1}]
+    assert storage.check() == []
+
+
+def test_a_track_subclass_comes_back_with_its_class_and_attributes(
+        tmp_path):
+    path = str(tmp_path / 'sub.fs')
+    db = openDB(path)
+    tm = transaction.TransactionManager()
+    conn = db.open(transaction_manager=tm)
+    storage = getStorage(conn, trackFactory=StateTrack)
+    trackId = storage.saveUserTrack('n', 0, 'u', {'state': 'new'},
+                                    timeStamp=T0)
+    track = storage[trackId]
+    track.note = 'an attribute the subclass adds'
+    storage._tracks[int(trackId)] = storage._recordOf(track)
+    tm.commit()
+    conn.close()
+    db.close()
+    db = openDB(path)
+    try:
+        conn = db.open(transaction_manager=transaction.TransactionManager())
+        stored = getStorage(conn)
+        track = stored[trackId]
+        assert type(track) is StateTrack
+        assert (track.taskId, track.userName, track.timeStamp, track.data,
+                track.note) == ('n', 'u', T0, {'state': 'new'},
+                                'an attribute the subclass adds')
+        assert repr(track).startswith("<Notification ['n', 1, 'u', ")
+        assert stored.query(state='new') == [track]
+        conn.close()
+    finally:
+        db.close()
