@@ -40,7 +40,7 @@ _SEPARATOR_END = STR_SEPARATOR[-1]
 
 # What compresses packed values: a raw deflate stream, which any zlib
 # inflates, so the choice changes no saved format. ISA-L's (the ``speed``
-# extra) takes half zlib's time at level 1 and packs the keys tighter.
+# extra) is the faster one at level 1 (CHANGES.txt has the figures).
 try:
     from isal.isal_zlib import compress as deflate
 except ImportError:
@@ -118,9 +118,9 @@ class PackedStrSet(_Packed):
         if not keys or set(map(type, keys)) != {str}:
             return None
         joined = STR_SEPARATOR.join(keys)
-        # Counting one character is three times faster than counting
-        # two; when the separators are all the '\x03's there are, no key
-        # holds one, and no key can hold the separator.
+        # Counting one character is faster than counting two; when the
+        # separators are all the '\x03's there are, no key holds one, and
+        # no key can hold the separator.
         if joined.count(_SEPARATOR_END) != len(keys) - 1 \
                 and joined.count(STR_SEPARATOR) != len(keys) - 1:
             return None         # a key holding it is saved plainly
