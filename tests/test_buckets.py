@@ -2,6 +2,11 @@
 FileStorage on disk, whether saved packed or plain, and concurrent
 inserts into one packed bucket still merge."""
 
+import os
+import sys
+import zlib
+from array import array
+
 import pytest
 import transaction
 import ZODB
@@ -9,11 +14,14 @@ import ZODB.FileStorage
 from BTrees.LLBTree import LLSet
 from BTrees.LOBTree import LOBucket
 from BTrees.OOBTree import OOBucket, OOSet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from cybertools_tracking import buckets
 from cybertools_tracking.btree import TrackTree, UserNames
 from cybertools_tracking.buckets import STR_SEPARATOR
-from cybertools_tracking.index import NumberSet, ValueTree
-from cybertools_tracking.trackkeys import KeyTable
+from cybertools_tracking.index import NumberBucket, NumberSet, ValueTree
+from cybertools_tracking.trackkeys import KeyBucket, KeyTable
 from cybertools_tracking.tracknumbers import NumberAllocator
 
 
@@ -136,3 +144,86 @@ def test_buckets_of_the_tables_are_their_packed_classes():
         assert kinds == {type(tree)._bucket_type}
         assert type(tree)._bucket_type not in (OOSet, OOBucket, LLSet,
                                                LOBucket)
+
+
+# What a packed bucket saves is a raw deflate stream that any zlib
+# inflates, whichever compressor wrote it.
+
+try:
+    from isal import isal_zlib
+except ImportError:
+    if os.environ.get('CI') == 'true':
+        raise
+    isal_zlib = None
+
+DEFLATES = [
+    pytest.param(zlib.compress, id='zlib'),
+    pytest.param(isal_zlib and isal_zlib.compress, id='isal',
+                 marks=pytest.mark.skipif(
+                     isal_zlib is None,
+                     reason='isal (the speed extra) is not installed')),
+]
+
+
+@pytest.fixture(params=DEFLATES)
+def deflate(request, monkeypatch):
+    monkeypatch.setattr(buckets, 'deflate', request.param)
+    return request.param
+
+
+def test_isal_deflates_when_installed():
+    assert buckets.deflate is (zlib.compress if isal_zlib is None
+                               else isal_zlib.compress)
+
+
+def test_tables_written_by_either_deflate_read_back(db, deflate):
+    keys = [f'user{i % 37:03d}\x00\x01{i:05d}\x03' for i in range(700)]
+    numbers = [i * 13 for i in range(900)]
+    for name, tree, items in (('keys', KeyTable(keys), keys),
+                              ('users', UserNames(keys), keys),
+                              ('nums', NumberSet(numbers), numbers)):
+        loaded, conn = reopened(db, name, tree)
+        assert list(loaded) == sorted(set(items))
+        conn.close()
+
+
+keyLists = st.lists(st.text(alphabet='\x00\x01\x02\x03a\xe9', max_size=5),
+                    min_size=1, max_size=40)
+
+
+@given(keyLists)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_str_buckets_pack_unless_a_key_holds_the_separator(deflate, keys):
+    state = KeyBucket(keys).__getstate__()
+    expected = sorted(set(keys))
+    if any(STR_SEPARATOR in key for key in keys):
+        assert state == (tuple(expected),)
+    else:
+        text = zlib.decompress(state[0], -15).decode('utf-8', 'surrogatepass')
+        assert text.split(STR_SEPARATOR) == expected
+    again = KeyBucket()
+    again.__setstate__(state)
+    assert list(again) == expected
+
+
+int64s = st.integers(-2 ** 63, 2 ** 63 - 1)
+
+
+@given(st.lists(int64s, min_size=1, max_size=60))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_int_buckets_save_their_gaps_or_their_values(deflate, values):
+    expected = sorted(set(values))
+    packed, = NumberBucket(values).__getstate__()
+    numbers = array('q', zlib.decompress(packed[1:], -15))
+    if sys.byteorder != 'little':
+        numbers.byteswap()
+    gaps = [b - a for a, b in zip(expected, expected[1:])]
+    if all(-2 ** 63 <= gap < 2 ** 63 for gap in gaps):
+        assert packed[:1] == b'd'
+        assert list(numbers) == expected[:1] + gaps
+    else:
+        assert packed[:1] == b'v'
+        assert list(numbers) == expected
+    again = NumberBucket()
+    again.__setstate__((packed,))
+    assert list(again) == expected

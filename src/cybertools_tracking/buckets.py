@@ -36,6 +36,16 @@ from operator import sub
 # '\x00\x01' (a field end) or '\x00\x02' (an escaped NUL).
 STR_SEPARATOR = '\x00\x03'
 
+_SEPARATOR_END = STR_SEPARATOR[-1]
+
+# What compresses packed values: a raw deflate stream, which any zlib
+# inflates, so the choice changes no saved format. ISA-L's (the ``speed``
+# extra) is the faster one at level 1 (CHANGES.txt has the figures).
+try:
+    from isal.isal_zlib import compress as deflate
+except ImportError:
+    deflate = zlib.compress
+
 _SWAP = sys.byteorder != 'little'
 
 
@@ -108,7 +118,11 @@ class PackedStrSet(_Packed):
         if not keys or set(map(type, keys)) != {str}:
             return None
         joined = STR_SEPARATOR.join(keys)
-        if joined.count(STR_SEPARATOR) != len(keys) - 1:
+        # Counting one character is faster than counting two; when the
+        # separators are all the '\x03's there are, no key holds one, and
+        # no key can hold the separator.
+        if joined.count(_SEPARATOR_END) != len(keys) - 1 \
+                and joined.count(STR_SEPARATOR) != len(keys) - 1:
             return None         # a key holding it is saved plainly
         return _compress(joined.encode('utf-8', 'surrogatepass'))
 
@@ -122,7 +136,7 @@ def _compress(data):
     # Raw deflate at its fastest level: no header or checksum (the record
     # is ZODB's), and level 1 packs these nearly as well as level 6 in
     # half the time.
-    return zlib.compress(data, 1, -15)
+    return deflate(data, 1, -15)
 
 
 def _decompress(data):
@@ -139,8 +153,8 @@ def _packInts(values, exact=False):
     if exact and set(map(type, values)) != {int}:
         return None
     try:
-        numbers = array('q', values[:1])
-        numbers.extend(map(sub, values[1:], values))
+        # One list into the array: faster than extending it from a map.
+        numbers = array('q', [*values[:1], *map(sub, values[1:], values)])
         code = b'd'
     except OverflowError:
         try:

@@ -140,6 +140,11 @@ class FieldIndex(Persistent):
             # The comparisons an insert makes along its path through the
             # tree; a value already indexed passed the rest when it came.
             if value in fwd:
+                # Most values of a task index are indexed already: they
+                # learn the keys' type too, or each would look it up.
+                if type(value) in (str, int) and type(fwd.minKey()) \
+                        is type(fwd.maxKey()) is type(value):
+                    self._v_keyType = type(value)
                 return
             low, high = fwd.minKey(), fwd.maxKey()
             for key in (low, high):

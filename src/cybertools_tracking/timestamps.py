@@ -50,6 +50,9 @@ def toTimeStamp(value, name='timeStamp', roundUp=False):
     name is what error messages call the value. A time outside TIME_MIN
     to TIME_MAX is a ValueError naming that range.
     """
+    # The common case first: a plain int in range is its own answer.
+    if type(value) is int and TIME_MIN <= value <= TIME_MAX:
+        return value
     try:
         seconds = _toSeconds(value, name, roundUp)
     except (OverflowError, ValueError) as exc:

@@ -33,8 +33,9 @@ number sorts before it, so the oid never changes the order; 0 stands for
 a track that had none yet (saved into a storage outside a database).
 """
 
+import struct
+
 from BTrees.OOBTree import OOSet, OOTreeSet
-from ZODB.utils import u64
 
 from cybertools_tracking.buckets import PackedStrSet, PackedTree
 
@@ -64,6 +65,13 @@ def _int(value, offset=0):
     return f'{value:016x}'
 
 
+_LIMIT = 2 ** 64
+# The digit count that starts a _var, by count.
+_DIGITS = tuple(chr(48 + count) for count in range(17))
+# ZODB.utils.u64 without its Python call.
+_u64 = struct.Struct('>Q').unpack
+
+
 def _var(value):
     # A digit count, then the hex digits without leading zeros: shorter
     # means smaller, so the order holds, in 2 to 7 characters for the run
@@ -83,6 +91,21 @@ def _readVar(key, pos):
 
 def makeKey(userName, runId, taskId, timeStamp, num, oid=0):
     """The key of one track; oid is its ZODB oid as an int (0: none)."""
+    # Every save makes a key: plain ints in range (run, number and oid
+    # above 0) skip the checks and calls the general form below makes.
+    if type(runId) is type(num) is type(oid) is type(timeStamp) is int \
+            and 0 < runId < _LIMIT and 0 < num < _LIMIT \
+            and 0 < oid < _LIMIT and -_OFFSET <= timeStamp < _OFFSET:
+        if '\x00' in userName:
+            userName = userName.replace('\x00', _ESC)
+        if '\x00' in taskId:
+            taskId = taskId.replace('\x00', _ESC)
+        runId = f'{runId:x}'
+        num = f'{num:x}'
+        oid = f'{oid:x}'
+        return (f'{userName}{SEP}{_DIGITS[len(runId)]}{runId}{SEP}{taskId}'
+                f'{SEP}{timeStamp + _OFFSET:016x}{_DIGITS[len(num)]}{num}'
+                f'{_DIGITS[len(oid)]}{oid}')
     return (f'{_name(userName)}{SEP}{_var(runId)}{SEP}{_name(taskId)}{SEP}'
             f'{_int(timeStamp, _OFFSET)}{_var(num)}{_var(oid)}')
 
@@ -92,7 +115,7 @@ def trackKey(num, track):
     track's oid, 0 before it has one)."""
     oid = track._p_oid
     return makeKey(track.userName, track.runId, track.taskId,
-                   track.timeStamp, num, 0 if oid is None else u64(oid))
+                   track.timeStamp, num, 0 if oid is None else _u64(oid)[0])
 
 
 def _tail(key):
@@ -220,6 +243,13 @@ def split(key):
 
 def taskKey(taskId, userName, runId):
     """The task-run table key of a user's tracks of a task in a run."""
+    if type(runId) is int and 0 < runId < _LIMIT:
+        if '\x00' in userName:
+            userName = userName.replace('\x00', _ESC)
+        if '\x00' in taskId:
+            taskId = taskId.replace('\x00', _ESC)
+        runId = f'{runId:x}'
+        return f'{userName}{SEP}{taskId}{SEP}{_DIGITS[len(runId)]}{runId}'
     return f'{_name(userName)}{SEP}{_name(taskId)}{SEP}{_var(runId)}'
 
 

@@ -43,6 +43,9 @@ MAX_ID = 2 ** 63 - 1
 def checkRunId(runId):
     """The run id as an int (None read as 0, the current run); TypeError
     unless it is an int from 0 to MAX_ID."""
+    # The common case first: a plain int in range is its own answer.
+    if type(runId) is int and 0 <= runId <= MAX_ID:
+        return runId
     if runId is None:
         return 0
     if not isInt(runId) or not 0 <= runId <= MAX_ID:
@@ -53,7 +56,8 @@ def checkRunId(runId):
 
 def checkData(data):
     """Raise TypeError unless data is a mapping."""
-    if not isinstance(data, Mapping):
+    # A plain dict, the common case, skips the slower ABC check.
+    if type(data) is not dict and not isinstance(data, Mapping):
         raise TypeError(f'track data must be a mapping (e.g. a dict), not '
                         f'{type(data).__name__}: {data!r}')
 
