@@ -622,11 +622,10 @@ class TrackingStorage(Persistent):
                 users.insert(userName)
 
     def _indexFields(self, num, values, old=None):
-        indexes = self.indexes
-        for attr, value in values.items():
-            index = indexes.get(attr)
-            if index is not None:
-                index.index(num, value, None if old is None
+        # A loop over the few indexes, not a tree lookup per value.
+        for attr, index in self.indexes.items():
+            if attr in values:
+                index.index(num, values[attr], None if old is None
                             else old.get(attr))
 
     def _indexEntries(self, track, data=None):
