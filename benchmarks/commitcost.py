@@ -193,8 +193,14 @@ def main(argv=None):
         txns = transactions(path)
         # Batches only: number reservations and run starts commit on their
         # own, and the last transaction is the single track.
-        trackClass = f'{type(storage).__module__}.Track'
-        batchTxns = [txn for txn in txns[setup:-1] if trackClass in txn]
+        # A batch writes tracks: records in the track tree's buckets (or
+        # in the tree itself while it has one bucket; generation 3), Track
+        # objects before.
+        module = type(storage).__module__
+        trackClasses = {f'{module}.{name}' for name in (
+            'Track', 'TrackBucket', 'TrackTree')}
+        batchTxns = [txn for txn in txns[setup:-1]
+                     if trackClasses & set(txn)]
         batches = len(batchTxns)
         wal = sqliteGrowth(directory, 'wal')
         rollback = sqliteGrowth(directory, 'delete')

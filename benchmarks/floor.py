@@ -1,10 +1,12 @@
 """The floor: the least ZODB itself costs per track when every track is a
 record of its own, against SQLite doing the same work, in one process.
 
-Issue 5's bars (project / SQLite: ingest <= 2.0, selective and time-range
-queries <= 1.0 on the first pass after ingest, ZODB's object cache no
-longer holding most tracks) are said to be out of reach while each track is
-its own ``persistent.Persistent`` record. This measures that floor with
+The bars against SQLite (ingest <= 2.0, selective and time-range queries
+<= 1.0 on the first pass after ingest, ZODB's object cache no longer
+holding most tracks) are out of reach while each track is its own
+``persistent.Persistent`` record, as schema generation 2 and older saved
+them; since generation 3 tracks are records inside the track tree's
+buckets, which (c) bounds. This measures those floors with
 every advantage on ZODB's side: no index at all, a bare ``LOBTree`` keyed
 by track number, reads by key or straight by oid. SQLite keeps the stdlib
 defaults (rollback journal, synchronous=FULL). Both commit every 1,000
@@ -18,9 +20,10 @@ The tracks are compare.py's (50 tasks, 1,000 users, data {'Count': n}),
 generated before any clock starts. For each N:
 
 * write: SQLite with compare.py's five indexes and with none; ZODB (a) a
-  ``Track`` per row as the project builds them, (b) a bare ``Persistent``
+  ``Track`` per row as generation 2 saved them, (b) a bare ``Persistent``
   holding one tuple, (c) plain tuples as the tree's values: no record per
-  track, the bound of any design that packs tracks into buckets;
+  track, the bound of the project's layout since generation 3 (its
+  buckets also pack the tuples into one value);
 * cold read of K random tracks and of K consecutive ones (a time range),
   each read whole, after ``conn.cacheMinimize()`` (SQLite: a new
   connection), the OS file cache warm for both. ZODB reads through the tree
