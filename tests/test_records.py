@@ -161,3 +161,25 @@ def test_a_track_subclass_comes_back_with_its_class_and_attributes(
         conn.close()
     finally:
         db.close()
+
+
+def test_changing_a_copy_never_reaches_the_record(two):
+    # The bucket is saved again by the next save into it: a copy sharing
+    # the record's data dict would have its change stored behind the
+    # storage's back (and behind its indexes).
+    db, tms, (one, other) = two
+    copy = one['0000001']
+    copy.data['i'] = 'changed in place'
+    copy.data.update(extra=True)
+    one.saveUserTrack('t', 0, 'u0', {'i': 10}, timeStamp=T0 + 10)
+    tms[0].commit()
+    other._p_jar.sync()
+    assert other['0000001'].data == {'i': 0}
+    assert one['0000001'].data == {'i': 0}
+    one.updateTrack(copy, {'j': 1}, timeStamp=T0 + 30)
+    # The update merged into the stored data, not the changed copy's.
+    assert copy.data == {'i': 0, 'j': 1}
+    copy.data['j'] = 2
+    assert one['0000001'].data == {'i': 0, 'j': 1}
+    tms[0].commit()
+    assert one.check() == []

@@ -729,7 +729,10 @@ class TrackingStorage(Persistent):
                 track = new(Track)
                 values = track.__dict__
                 (values['taskId'], values['runId'], values['userName'],
-                 values['timeStamp'], values['data']) = value
+                 values['timeStamp'], data) = value
+                # Its own dict: a change to the copy must not reach the
+                # record, which the bucket's next save would store.
+                values['data'] = dict(data)
                 values['__name__'] = '%07i' % num
                 values['__parent__'] = self
                 yield track
@@ -745,6 +748,7 @@ class TrackingStorage(Persistent):
             self._tracks[num] = self._recordOf(current)
             for name in records.FIELDS:
                 setattr(track, name, getattr(current, name))
+            track.data = dict(current.data)
 
     def _moveRunEnd(self, runId, timeStamp):
         run = self.runs.get(runId)

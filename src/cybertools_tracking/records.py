@@ -12,7 +12,9 @@ tracks writes about ten bucket records instead of 1,000 objects.
 
 Reading a track makes a Track object from its record (``materialise``):
 it has the track's values, its ``__name__`` and the storage as its
-``__parent__``, and no database connection of its own. It is a copy:
+``__parent__``, and no database connection of its own. It is a copy (its
+data a new dict, whose values it shares with the record: change data by
+giving the storage a new mapping, never a nested value in place):
 changing it changes nothing stored, which is what the storage's
 ``updateTrack``, ``setTrackData`` and ``removeTrack`` are for (they write
 the record and every index together, as before). Tracks saved as
@@ -59,11 +61,12 @@ def materialise(record, num, parent, plainType):
         track = plainType.__new__(plainType)
         values = track.__dict__
         (values['taskId'], values['runId'], values['userName'],
-         values['timeStamp'], values['data']) = record
+         values['timeStamp'], data) = record
+        values['data'] = dict(data)
     else:
         cls = record[5]
         track = cls.__new__(cls)
-        values = record[:5] + (None, None)
+        values = record[:4] + (dict(record[4]), None, None)
         track.__setstate__((values, record[6]) if record[6] else (values,))
     track.__name__ = '%07i' % num
     track.__parent__ = parent
