@@ -13,7 +13,7 @@ from ZODB.POSException import ConflictError
 from cybertools_tracking import records
 from cybertools_tracking.db import getStorage, openDB, pack
 
-from storage_fixtures import T0, StateTrack
+from storage_fixtures import T0, Db, StateTrack, changeStored
 
 
 @pytest.fixture
@@ -81,32 +81,26 @@ def test_a_track_holding_a_persistent_object_keeps_it_through_a_pack(
         tmp_path):
     # The record form would hide the reference from ZODB (and its pack):
     # such a bucket is saved plainly.
-    path = str(tmp_path / 'refs.fs')
-    db = openDB(path)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    storage = getStorage(conn)
+    path = tmp_path / 'refs.fs'
+    opened = Db(path)
     note = PersistentMapping({'text': 'kept'})
-    trackId = storage.saveUserTrack('t', 0, 'u', {'note': note})
-    storage.saveUserTrack('t', 0, 'u', {'plain': 1})
-    tm.commit()
+    trackId = opened.storage.saveUserTrack('t', 0, 'u', {'note': note})
+    opened.storage.saveUserTrack('t', 0, 'u', {'plain': 1})
+    opened.commit()
     noteOid = note._p_oid
     assert noteOid is not None
-    conn.close()
-    pack(db)
-    db.close()
-    db = openDB(path)
+    pack(opened.db)
+    opened.close()
+    opened = Db(path)
     try:
-        conn = db.open(transaction_manager=transaction.TransactionManager())
-        stored = getStorage(conn)
+        stored = opened.storage
         # The same object, loaded by its reference, not a copy inside the
         # bucket's record.
         assert stored[trackId].data['note']._p_oid == noteOid
         assert stored[trackId].data['note']['text'] == 'kept'
         assert stored.check() == []
-        conn.close()
     finally:
-        db.close()
+        opened.close()
 
 
 def test_packing_refuses_what_must_stay_a_reference_and_keeps_plain_data():
@@ -134,23 +128,18 @@ def test_a_value_nothing_can_save_is_refused_at_commit_and_nothing_kept(
 
 def test_a_track_subclass_comes_back_with_its_class_and_attributes(
         tmp_path):
-    path = str(tmp_path / 'sub.fs')
-    db = openDB(path)
-    tm = transaction.TransactionManager()
-    conn = db.open(transaction_manager=tm)
-    storage = getStorage(conn, trackFactory=StateTrack)
+    path = tmp_path / 'sub.fs'
+    opened = Db(path, trackFactory=StateTrack)
+    storage = opened.storage
     trackId = storage.saveUserTrack('n', 0, 'u', {'state': 'new'},
                                     timeStamp=T0)
-    track = storage[trackId]
-    track.note = 'an attribute the subclass adds'
-    storage._tracks[int(trackId)] = storage._recordOf(track)
-    tm.commit()
-    conn.close()
-    db.close()
-    db = openDB(path)
+    changeStored(storage, int(trackId),
+                 note='an attribute the subclass adds')
+    opened.commit()
+    opened.close()
+    opened = Db(path)
     try:
-        conn = db.open(transaction_manager=transaction.TransactionManager())
-        stored = getStorage(conn)
+        stored = opened.storage
         track = stored[trackId]
         assert type(track) is StateTrack
         assert (track.taskId, track.userName, track.timeStamp, track.data,
@@ -158,9 +147,8 @@ def test_a_track_subclass_comes_back_with_its_class_and_attributes(
                                 'an attribute the subclass adds')
         assert repr(track).startswith("<Notification ['n', 1, 'u', ")
         assert stored.query(state='new') == [track]
-        conn.close()
     finally:
-        db.close()
+        opened.close()
 
 
 def test_changing_a_copy_never_reaches_the_record(two):

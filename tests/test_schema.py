@@ -337,13 +337,7 @@ def test_check_repair_stores_a_generation_0_file_as_the_current_one(
         f'{generations.GENERATION}; check --repair stores it so' \
         in result.stdout
     assert '_lastTracks' in savedState(path)        # a check only reads
-    result = run('check', '--repair', '--db', path)
-    assert (result.returncode, result.stderr) == (0, '')
-    assert result.stdout.splitlines() == [
-        f'{path}: stored schema generation 0 as generation '
-        f'{generations.GENERATION}',
-        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
-        f'with them']
+    repairAndExpect(path, 0)
     state = savedState(path)
     assert '_lastTracks' not in state and '_userTracks' in state
     assert state['_generation'] == generations.GENERATION
@@ -354,6 +348,18 @@ def test_check_repair_stores_a_generation_0_file_as_the_current_one(
         assert session.storage.check() == []
     result = run('check', '--db', path)
     assert result.stdout.splitlines() == [
+        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
+        f'with them']
+
+
+def repairAndExpect(path, generation):
+    """check --repair stores a file of generation as the current one and
+    finds its 7 tracks agreeing with the tables."""
+    result = run('check', '--repair', '--db', path)
+    assert (result.returncode, result.stderr) == (0, '')
+    assert result.stdout.splitlines() == [
+        f'{path}: stored schema generation {generation} as generation '
+        f'{generations.GENERATION}',
         f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
         f'with them']
 
@@ -430,13 +436,7 @@ def test_check_repair_stores_a_generation_1_file_in_packed_buckets(
     # as BTrees does: a tuple of keys.
     plain = rawState(path, '_userTracks')
     assert isinstance(plain[0][0][0], tuple)
-    result = run('check', '--repair', '--db', path)
-    assert (result.returncode, result.stderr) == (0, '')
-    assert result.stdout.splitlines() == [
-        f'{path}: stored schema generation 1 as generation '
-        f'{generations.GENERATION}',
-        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
-        f'with them']
+    repairAndExpect(path, 1)
     assert savedState(path)['_generation'] == generations.GENERATION
     # Now packed: the keys (of a track tree: the numbers) are bytes.
     keys = rawState(path, '_userTracks')[0]
@@ -630,13 +630,7 @@ def test_check_repair_stores_a_generation_2_file_as_records(tmp_path):
     assert any(trackkeys.oidOf(key) for key in
                trackkeys.KeyTable._bucket_type._decode(
                    rawState(path, '_userTracks')[0]))
-    result = run('check', '--repair', '--db', path)
-    assert (result.returncode, result.stderr) == (0, '')
-    assert result.stdout.splitlines() == [
-        f'{path}: stored schema generation 2 as generation '
-        f'{generations.GENERATION}',
-        f'{path}: 7 tracks; indexes, task-user and user-track tables agree '
-        f'with them']
+    repairAndExpect(path, 2)
     numbers, tracks = rawState(path, '_tracks')[0]
     assert [record[:4] for record in records.unpackRecords(tracks)] == [
         ('quiz', 1, 'alice', T0), ('quiz', 1, 'bob', T0 + 60),
