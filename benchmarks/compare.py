@@ -1069,7 +1069,8 @@ def main(argv=None):
             print(f'  {name:10} {cost["ms"]:6.2f} ms/commit  '
                   f'{cost["objects"]:5.1f} objects  '
                   f'{cost["wal"] / 1e3:6.1f} KB WAL  '
-                  f'{cost["tables"] / 1e3:6.1f} KB table growth')
+                  f'{cost["tables"] / 1e3:6.1f} KB table growth, '
+                  f'{cost["vacuumed"] / 1e3:6.1f} KB once vacuumed')
         ratio = costs['RelStorage']['ms'] / costs['INSERT']['ms']
         wal = costs['RelStorage']['wal'] / costs['INSERT']['wal']
         print(f'  RelStorage / INSERT: time x{ratio:.1f}, WAL x{wal:.1f}')
