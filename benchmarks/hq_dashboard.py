@@ -134,31 +134,29 @@ def main(argv=None):
             return lambda: app.get('/application',
                                    params=dict(name=APP, **params))
 
-        def readModel():
-            tm = transaction.TransactionManager()
-            conn = db.open(transaction_manager=tm)
-            try:
-                with tm:
-                    reader = model.ReadModel(conn, 'acme')
-                    return [reader.trackable(APP, t['name'])
-                            for t in reader.trackables(APP)]
-            finally:
-                conn.close()
+        def reading(work):
+            """work(conn, reader) in a transaction of a new connection."""
+            def run():
+                tm = transaction.TransactionManager()
+                conn = db.open(transaction_manager=tm)
+                try:
+                    with tm:
+                        return work(conn, model.ReadModel(conn, 'acme'))
+                finally:
+                    conn.close()
+            return run
 
-        def walk():
-            tm = transaction.TransactionManager()
-            conn = db.open(transaction_manager=tm)
-            try:
-                with tm:
-                    reader = model.ReadModel(conn, 'acme')
-                    hq = model.hqRoot(conn)
-                    users = list(model.findApplication(
-                        hq, 'acme', APP)['users'].keys())
-                    return sum(len(reader.history(APP, t['name'], user))
-                               for t in reader.trackables(APP)
-                               for user in users)
-            finally:
-                conn.close()
+        @reading
+        def readModel(conn, reader):
+            return [reader.trackable(APP, t['name'])
+                    for t in reader.trackables(APP)]
+
+        @reading
+        def walk(conn, reader):
+            users = list(model.findApplication(
+                model.hqRoot(conn), 'acme', APP)['users'].keys())
+            return sum(len(reader.history(APP, t['name'], user))
+                       for t in reader.trackables(APP) for user in users)
 
         rows = []
         for label, work, repeat in (

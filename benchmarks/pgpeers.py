@@ -172,6 +172,19 @@ class PostgresPeer:
         return size
 
 
+def _timedCommits(cursor, tables, commits, commitOne):
+    """Make commits commits (commitOne(n)); per commit: milliseconds
+    ('ms'), WAL bytes ('wal') and the tables' growth ('tables')."""
+    size, wal = tableBytes(cursor, tables), walPosition(cursor)
+    began = time.perf_counter()
+    for n in range(commits):
+        commitOne(n)
+    elapsed = time.perf_counter() - began
+    return {'ms': elapsed / commits * 1e3,
+            'wal': walBytes(cursor, wal) / commits,
+            'tables': (tableBytes(cursor, tables) - size) / commits}
+
+
 def _vacuumedGrowth(cursor, tables, commits, commitOne):
     """VACUUM the tables, make commits more commits (commitOne(n)), and
     return the tables' growth per commit."""
@@ -207,29 +220,17 @@ def commitCost(uri, commits=500, start=2000):
             for n in range(start):
                 storage.saveUserTrack(f'task{n % 50:02d}', 0,
                                       f'user{n % 1000:04d}', {'Count': n})
-        size, wal = tableBytes(cursor, RELSTORAGE_TABLES), walPosition(cursor)
-        stores = conn.getTransferCounts(clear=True)[1]
-        began = time.perf_counter()
-        for n in range(commits):
-            with tm:
-                storage.saveUserTrack(f'task{n % 50:02d}', 0,
-                                      f'user{n * 7 % 1000:04d}', {'Count': n})
-        elapsed = time.perf_counter() - began
-        stores = conn.getTransferCounts()[1]
-        out['RelStorage'] = {
-            'ms': elapsed / commits * 1e3,
-            'objects': stores / commits,
-            'wal': walBytes(cursor, wal) / commits,
-            'tables': (tableBytes(cursor, RELSTORAGE_TABLES) - size)
-            / commits,
-        }
 
-        def again(n):
+        def saveOne(n):
             with tm:
                 storage.saveUserTrack(f'task{n % 50:02d}', 0,
                                       f'user{n * 7 % 1000:04d}', {'Count': n})
-        out['RelStorage']['vacuumed'] = _vacuumedGrowth(
-            cursor, RELSTORAGE_TABLES, commits, again)
+        conn.getTransferCounts(clear=True)
+        cost = out['RelStorage'] = _timedCommits(
+            cursor, RELSTORAGE_TABLES, commits, saveOne)
+        cost['objects'] = conn.getTransferCounts()[1] / commits
+        cost['vacuumed'] = _vacuumedGrowth(
+            cursor, RELSTORAGE_TABLES, commits, saveOne)
         storage.releaseNumbers()
     finally:
         tm.abort()
@@ -240,30 +241,18 @@ def commitCost(uri, commits=500, start=2000):
         peer.open()
         peer.ingest((f'task{n % 50:02d}', 1, f'user{n % 1000:04d}', n,
                      {'Count': n}) for n in range(start))
-        size, wal = tableBytes(cursor, (TABLE,)), walPosition(cursor)
-        began = time.perf_counter()
-        with peer.conn.cursor() as insert:
-            for n in range(commits):
-                insert.execute(PostgresPeer.INSERT, (
-                    f'task{n % 50:02d}', 1, f'user{n * 7 % 1000:04d}', n,
-                    json.dumps({'Count': n})))
-                peer.conn.commit()
-        elapsed = time.perf_counter() - began
-        out['INSERT'] = {
-            'ms': elapsed / commits * 1e3,
-            'objects': 1.0,
-            'wal': walBytes(cursor, wal) / commits,
-            'tables': (tableBytes(cursor, (TABLE,)) - size) / commits,
-        }
 
-        def insertAgain(n):
+        def insertOne(n):
             with peer.conn.cursor() as insert:
                 insert.execute(PostgresPeer.INSERT, (
                     f'task{n % 50:02d}', 1, f'user{n * 7 % 1000:04d}', n,
                     json.dumps({'Count': n})))
             peer.conn.commit()
-        out['INSERT']['vacuumed'] = _vacuumedGrowth(
-            cursor, (TABLE,), commits, insertAgain)
+        cost = out['INSERT'] = _timedCommits(cursor, (TABLE,), commits,
+                                             insertOne)
+        cost['objects'] = 1.0
+        cost['vacuumed'] = _vacuumedGrowth(cursor, (TABLE,), commits,
+                                           insertOne)
         peer.close()
     finally:
         cursor.close()

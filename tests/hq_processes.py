@@ -1,13 +1,10 @@
 """Real processes for the HQ tests: ``cybertools-tracking hq serve`` and a
 ``runzeo`` server, each on 127.0.0.1 and stopped afterwards."""
 
-import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 from servers import freePort, waitForPort
 

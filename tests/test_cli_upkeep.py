@@ -2,8 +2,6 @@
 ``python -m cybertools_tracking`` in a subprocess."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 from ZODB.utils import oid_repr
@@ -11,12 +9,7 @@ from ZODB.utils import oid_repr
 from cybertools_tracking.db import Session
 
 from storage_fixtures import changeStored
-
-
-def run(*args):
-    return subprocess.run(
-        [sys.executable, '-m', 'cybertools_tracking', *args],
-        capture_output=True, text=True, timeout=120)
+from commandline import cli as run
 
 
 @pytest.fixture

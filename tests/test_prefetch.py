@@ -108,8 +108,9 @@ def test_reading_a_result_prefetches_it_in_batches(filled, criteria,
 
 def test_slices_and_reverse_results_prefetch_what_they_read(filled):
     db, conn, storage = coldConnection(filled)
-    expected = expectedBatches
-    if not hasattr(db.storage, 'prefetch'):
+    if hasattr(db.storage, 'prefetch'):
+        expected = expectedBatches
+    else:
         # A FileStorage has no prefetch: nothing is asked of it.
         def expected(storage, tracks):
             return []

@@ -16,6 +16,8 @@ from ZODB.POSException import ReadOnlyError
 from cybertools_tracking import postgres
 from cybertools_tracking.db import DatabaseError, Session, openDB, pack
 
+from commandline import cli
+
 WRITERS = 3
 TRACKS = 40       # per writer, a commit each
 
@@ -156,12 +158,6 @@ def test_three_writer_processes_lose_nothing(pgspec, tmp_path):
 
 
 # The tracker, the command line, packing
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, '-m', 'cybertools_tracking',
-                           *args], capture_output=True, text=True,
-                          timeout=120)
 
 
 def test_tracker_counts_across_a_reopen(pgspec):

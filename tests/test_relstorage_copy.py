@@ -2,20 +2,13 @@
 PostgreSQL and back; the copies check clean and answer every query as
 the original."""
 
-import subprocess
-import sys
 
 import pytest
 
 from cybertools_tracking.db import Session
+from commandline import cli
 
 T0 = 1_700_000_000
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, '-m', 'cybertools_tracking',
-                           *args], capture_output=True, text=True,
-                          timeout=120)
 
 
 def fill(storage):

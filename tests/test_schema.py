@@ -22,6 +22,7 @@ from cybertools_tracking.db import Session
 from cybertools_tracking.hq import accounts, groupdata, model
 
 from hq_fixtures import HQApp, body
+from commandline import cli as run
 
 FIXTURES = Path(__file__).parent / 'fixtures'
 T0 = 1_700_000_000
@@ -314,12 +315,6 @@ def test_writing_tracks_into_a_generation_0_file_keeps_it_readable(
         assert storage.getLastUserTrack('quiz', 0, 'carol').data == \
             {'answer': 'Oslo'}
         assert storage.check() == []
-
-
-def run(*args):
-    return subprocess.run([sys.executable, '-m', 'cybertools_tracking',
-                           *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
 
 
 def savedState(path):

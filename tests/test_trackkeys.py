@@ -158,7 +158,7 @@ def saved(path, count, task, user):
 
 def test_tracks_of_a_task_and_user_load_only_the_buckets_holding_them(
         tmp_path):
-    from ZODB.utils import get_pickle_metadata, u64
+    from ZODB.utils import get_pickle_metadata
 
     from cybertools_tracking.db import Session
     path = saved(str(tmp_path / 'oids.fs'), 6000, lambda i: f't{i % 40}',

@@ -6,16 +6,15 @@ the usage tracker and the command line point at the same server with
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
 from cybertools_tracking.db import Session
 
 import servers
+from commandline import cli
 
 WRITERS = 3
 TRACKS = 30       # per writer, a commit each
@@ -81,12 +80,6 @@ def test_three_processes_write_through_zeo(zeoServer, tmp_path):
             == WRITERS * len(range(0, TRACKS, 4))
         assert sorted(storage.getUserNames('task1')) \
             == [f'user{n}' for n in range(WRITERS)]
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, '-m', 'cybertools_tracking',
-                           *args], capture_output=True, text=True,
-                          timeout=120)
 
 
 def test_tracker_and_command_line_through_zeo(zeoServer):

@@ -421,11 +421,7 @@ class TrackingStorage(Persistent):
         toTimeStamp(track.timeStamp)
         values = self._indexEntries(track)
         self._checkIndexable(values)
-        num = tracknumbers.nextNumber(self._numbers, self._cursor())
-        if num in self._tracks:
-            # Never overwrite: that would lose a committed track silently.
-            raise RuntimeError(f'track number {num} was handed out twice; '
-                               f'the number allocator is broken')
+        num = self._newNumber()
         # Everything that can fail has been checked; now change things.
         if not runId:
             track.runId = runId = self._startRun(taskId)
@@ -461,15 +457,11 @@ class TrackingStorage(Persistent):
                 value = data.get(attr)
             index.checkValue(value)
             entries.append((index, value))
-        num = tracknumbers.nextNumber(self._numbers, self._cursor())
-        tracks = self._tracks
-        if num in tracks:
-            raise RuntimeError(f'track number {num} was handed out twice; '
-                               f'the number allocator is broken')
+        num = self._newNumber()
         # Everything that can fail has been checked; now change things.
         if not runId:
             runId = self._startRun(taskId)
-        tracks[num] = (taskId, runId, userName, timeStamp, data)
+        self._tracks[num] = (taskId, runId, userName, timeStamp, data)
         self._count.change(1)
         for index, value in entries:
             index.index(num, value)
@@ -712,34 +704,16 @@ class TrackingStorage(Persistent):
         return value
 
     def _trackAt(self, num):
-        value = self._tracks[num]
-        if type(value) is tuple:
-            return records.materialise(value, num, self, Track)
-        return value
+        return self._track(num, self._tracks[num])
 
     def _tracksAt(self, nums):
-        """The tracks numbered nums, one after the other: ``_trackAt``
-        in one loop, which is most of the cost of reading tracks that are
-        in memory already."""
-        tracks, new, materialise = self._tracks, Track.__new__, \
-            records.materialise
+        """The tracks numbered nums, one after the other, in one loop:
+        most of the cost of reading tracks in memory already is calls."""
+        tracks, materialise = self._tracks, records.materialise
         for num in nums:
             value = tracks[num]
-            if type(value) is tuple and len(value) == records.PLAIN:
-                track = new(Track)
-                values = track.__dict__
-                (values['taskId'], values['runId'], values['userName'],
-                 values['timeStamp'], data) = value
-                # Its own dict: a change to the copy must not reach the
-                # record, which the bucket's next save would store.
-                values['data'] = dict(data)
-                values['__name__'] = '%07i' % num
-                values['__parent__'] = self
-                yield track
-            elif type(value) is tuple:
-                yield materialise(value, num, self, Track)
-            else:
-                yield value
+            yield materialise(value, num, self, Track) \
+                if type(value) is tuple else value
 
     def _store(self, num, current, track):
         """Save a changed track (current, as ``_numOf`` gave it) and make
@@ -748,6 +722,7 @@ class TrackingStorage(Persistent):
             self._tracks[num] = self._recordOf(current)
             for name in records.FIELDS:
                 setattr(track, name, getattr(current, name))
+            # The record holds current's data dict: the copy gets its own.
             track.data = dict(current.data)
 
     def _moveRunEnd(self, runId, timeStamp):
@@ -786,6 +761,15 @@ class TrackingStorage(Persistent):
                 and getattr(track, '__parent__', None) is self:
             return num, self._track(num, value)
         raise KeyError(f'{track!r} is not a track of this storage')
+
+    def _newNumber(self):
+        """The number for a new track, from this connection's block."""
+        num = tracknumbers.nextNumber(self._numbers, self._cursor())
+        if num in self._tracks:
+            # Never overwrite: that would lose a committed track silently.
+            raise RuntimeError(f'track number {num} was handed out twice; '
+                               f'the number allocator is broken')
+        return num
 
     def _cursor(self):
         # Volatile: each connection has its own copy of this object, so

@@ -31,7 +31,7 @@ def query(storage, criteria):
     reverse = bool(criteria.pop('reverse', False))
     oids = {}
     nums = select(storage, criteria, oids)
-    if any(oids.values()):
+    if oids:
         # Keys of tracks an older generation saved as objects name them.
         def fetch(num):
             return trackAt(storage, num, oids.get(num))
@@ -51,7 +51,8 @@ def query(storage, criteria):
 def select(storage, criteria, oids=None):
     """The sorted track numbers (a tree set, or the track tree itself when
     there are no criteria) matching criteria; where the user-track table
-    answered, oids (a dict) gets {number: oid}."""
+    answered for tracks saved as objects of their own, oids (a dict) gets
+    {number: oid}."""
     valid = storage.indexAttributes + TIME_CRITERIA
     unknown = [name for name in criteria if name not in valid]
     if unknown:
@@ -65,8 +66,7 @@ def select(storage, criteria, oids=None):
         # ranges; intersecting the two indexes would read all of a popular
         # task's numbers.
         pairs = taskUserPairs(storage, *pair)
-        if oids is not None:
-            oids.update(pairs)
+        keepOids(oids, pairs)
         sets.append(LLTreeSet([num for num, oid in pairs]))
     for name, value in criteria.items():
         if name in TIME_CRITERIA or value is None \
@@ -95,6 +95,14 @@ def select(storage, criteria, oids=None):
     return result
 
 
+def keepOids(oids, pairs):
+    """Add to oids (a dict, or None) the (number, oid) pairs that name an
+    oid: those of tracks an older generation saved as objects (a record's
+    key says 0)."""
+    if oids is not None:
+        oids.update(pair for pair in pairs if pair[1])
+
+
 def userNums(storage, value, oids=None):
     """The sorted numbers of the tracks of a user name (a list or tuple of
     names: any of them; 'prefix*': names starting so), from the user-track
@@ -112,8 +120,7 @@ def userNums(storage, value, oids=None):
         pairs = trackkeys.pairsOf(table, trackkeys.prefix(value))
     else:
         pairs = []
-    if oids is not None:
-        oids.update(pairs)
+    keepOids(oids, pairs)
     return LLTreeSet([num for num, oid in pairs])
 
 
@@ -132,8 +139,7 @@ def runNums(storage, value, oids=None):
     for userName in users or ():
         pairs.extend(trackkeys.pairsOf(
             table, trackkeys.prefix(userName, value)))
-    if oids is not None:
-        oids.update(pairs)
+    keepOids(oids, pairs)
     return LLTreeSet([num for num, oid in pairs])
 
 

@@ -54,7 +54,9 @@ def recordOf(track, plainType):
 
 
 def materialise(record, num, parent, plainType):
-    """The Track of a record: track number num of the storage parent."""
+    """The Track of a record: track number num of the storage parent. Its
+    data is a dict of its own: a change to the copy must not reach the
+    record, which the bucket's next save would store."""
     if len(record) == PLAIN:
         # Straight into its dict: a track of no connection records no
         # change, and this is half the cost of setting attributes.

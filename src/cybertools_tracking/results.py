@@ -117,7 +117,7 @@ class TrackList(Sequence):
             if not batch:
                 return
             if len(batch) > 1:
-                if all(oids.get(num) for num in batch):   # 0: none known
+                if all(num in oids for num in batch):
                     jar.prefetch([p64(oids[num]) for num in batch])
                 else:
                     if self._holders is not None:
