@@ -707,13 +707,10 @@ class TrackingStorage(Persistent):
         return self._track(num, self._tracks[num])
 
     def _tracksAt(self, nums):
-        """The tracks numbered nums, one after the other, in one loop:
-        most of the cost of reading tracks in memory already is calls."""
-        tracks, materialise = self._tracks, records.materialise
-        for num in nums:
-            value = tracks[num]
-            yield materialise(value, num, self, Track) \
-                if type(value) is tuple else value
+        """The tracks numbered nums, one after the other."""
+        tracks = self._tracks
+        return records.materialiseAll(
+            ((num, tracks[num]) for num in nums), self, Track)
 
     def _store(self, num, current, track):
         """Save a changed track (current, as ``_numOf`` gave it) and make

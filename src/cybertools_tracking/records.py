@@ -54,25 +54,40 @@ def recordOf(track, plainType):
 
 
 def materialise(record, num, parent, plainType):
-    """The Track of a record: track number num of the storage parent. Its
+    """The Track of a record: track number num of the storage parent."""
+    for track in materialiseAll(((num, record),), parent, plainType):
+        return track
+
+
+def materialiseAll(items, parent, plainType):
+    """The Tracks of (number, record) pairs of the storage parent, one
+    after the other (a loop, not a call each: most of the cost of reading
+    tracks already in memory is calls); a value that is no record (a
+    Track object an older generation saved) comes as it is. A track's
     data is a dict of its own: a change to the copy must not reach the
     record, which the bucket's next save would store."""
-    if len(record) == PLAIN:
-        # Straight into its dict: a track of no connection records no
-        # change, and this is half the cost of setting attributes.
-        track = plainType.__new__(plainType)
-        values = track.__dict__
-        (values['taskId'], values['runId'], values['userName'],
-         values['timeStamp'], data) = record
-        values['data'] = dict(data)
-    else:
-        cls = record[5]
-        track = cls.__new__(cls)
-        values = record[:4] + (dict(record[4]), None, None)
-        track.__setstate__((values, record[6]) if record[6] else (values,))
-    track.__name__ = '%07i' % num
-    track.__parent__ = parent
-    return track
+    new = plainType.__new__
+    for num, record in items:
+        if type(record) is not tuple:
+            yield record
+            continue
+        if len(record) == PLAIN:
+            # Straight into its dict: a track of no connection records no
+            # change, and this is half the cost of setting attributes.
+            track = new(plainType)
+            values = track.__dict__
+            (values['taskId'], values['runId'], values['userName'],
+             values['timeStamp'], data) = record
+            values['data'] = dict(data)
+        else:
+            cls = record[5]
+            track = cls.__new__(cls)
+            values = record[:4] + (dict(record[4]), None, None)
+            track.__setstate__((values, record[6]) if record[6]
+                               else (values,))
+        track.__name__ = '%07i' % num
+        track.__parent__ = parent
+        yield track
 
 
 class _NotARecord(Exception):
